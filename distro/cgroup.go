@@ -63,8 +63,13 @@ func detectCgroup(r rootFS, mounts []mountInfo) Cgroup {
 		enabled[f[0]] = f[3] == "1"
 	}
 	if cg.Mode == CgroupV2 {
-		// v2 names its controllers itself (io, not blkio; cpu holds cpuacct).
-		names = map[string]bool{}
+		// v2 names its controllers itself (io, not blkio; cpu holds
+		// cpuacct); of /proc/cgroups only the disabled ones tell more.
+		for n := range names {
+			if enabled[n] {
+				delete(names, n)
+			}
+		}
 	}
 	for c := range v2 {
 		names[c] = true

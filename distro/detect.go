@@ -114,8 +114,9 @@ func detect(ctx context.Context, root string, o *options) (*Facts, rootFS, error
 	mounts := readMountInfo(r)
 	f.Cgroup = detectCgroup(r, mounts)
 	f.KernelConfig = readKernelConfig(r, f.Kernel.Release)
-	f.Storage = detectStorage(r, f, mounts, o.probe, o.dataRoot)
-	f.Network = detectNetwork(r, f.Kernel.Release)
+	mods := readModuleIndex(r, f.Kernel.Release)
+	f.Storage = detectStorage(r, f, mods, mounts, o.probe, o.dataRoot)
+	f.Network = detectNetwork(r, mods)
 	f.Security = detectSecurity(r)
 	f.Environment = detectEnvironment(r, f, mounts)
 	return f, r, nil

@@ -43,7 +43,7 @@ func distroCheck(f *Facts) Check {
 	case Supported:
 		c.Status, c.Message = OK, name+" is supported"
 		if d.Family != d.ID && d.Family != "macos" {
-			c.Message += fmt.Sprintf(" (as %s %s)", d.Family, d.FamilyVersion)
+			c.Message += fmt.Sprintf(" (as %s %s)", familyNames[d.Family], d.FamilyVersion)
 		}
 		if d.EOL != "" {
 			c.Message += ", until " + d.EOL
@@ -136,7 +136,7 @@ func initCheck(f *Facts) Check {
 		c.Message = "systemd is installed but not running (PID 1 is " + pid1 + "): the service cannot be enabled now"
 		c.Fix = "boot with systemd, or start the engine yourself: berth daemon &"
 		if f.Environment.WSL == "2" {
-			c.Fix = "enable systemd in WSL: add \"[boot]\\nsystemd=true\" to /etc/wsl.conf, then run wsl --shutdown"
+			c.Fix = "enable systemd in WSL: put the lines [boot] and systemd=true in /etc/wsl.conf, then run wsl --shutdown"
 		}
 	case in.System == "openrc", in.System == "sysvinit", in.System == "upstart":
 		c.Status, c.Message = OK, in.System+": an init script will be installed"
@@ -266,7 +266,7 @@ func storageChecks(f *Facts) []Check {
 		ov.Status, ov.Message = OK, "overlayfs available ("+s.OverlaySource+")"
 	case "no":
 		ov.Status, ov.Message = Fail, "overlayfs unavailable: "+s.OverlaySource
-		ov.Fix = "use a kernel with overlayfs (3.18 or newer; RHEL 7.4 or newer)"
+		ov.Fix = overlayFix(f)
 	default:
 		ov.Status, ov.Message = Unknown, "cannot tell whether overlayfs is available"
 		ov.Fix = "modprobe overlay"
@@ -311,6 +311,19 @@ func storageChecks(f *Facts) []Check {
 		space.Status, space.Message = OK, fmt.Sprintf("%s free of %s", humanBytes(s.FreeBytes), humanBytes(s.SizeBytes))
 	}
 	return append(cs, space)
+}
+
+// overlayFix names the kernel to install for a usable overlayfs.
+func overlayFix(f *Facts) string {
+	switch {
+	case f.Distro.ID == "ubuntu" && f.Distro.Version == "14.04":
+		return "install the Xenial HWE kernel (4.4): apt-get install linux-generic-lts-xenial, then reboot"
+	case f.Distro.Family == "rhel" && strings.Contains(f.Kernel.Release, ".el7"):
+		return "update the kernel to RHEL 7.4 or newer (yum update kernel), then reboot"
+	case f.Distro.Family == "debian" && f.Distro.FamilyVersion == "8":
+		return "install the jessie-backports kernel (4.9), then reboot"
+	}
+	return "boot a kernel 4.0 or newer with CONFIG_OVERLAY_FS; then modprobe overlay"
 }
 
 func networkChecks(f *Facts) []Check {

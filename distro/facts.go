@@ -66,8 +66,6 @@ type Kernel struct {
 	// Source is where the release was read: the running kernel or, for an
 	// offline root, its newest installed modules directory.
 	Source string `json:"source,omitempty"`
-
-	major, minor, patch int
 }
 
 // Arch describes the machine's architecture and how it was learned.

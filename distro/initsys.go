@@ -14,7 +14,8 @@ func detectInit(r rootFS) Init {
 		in.System = "systemd"
 	case r.exists("/sbin/openrc") || r.exists("/usr/sbin/openrc") || initTarget == "openrc-init":
 		in.System = "openrc"
-	case r.exists("/sbin/initctl") && r.exists("/etc/init") && initTarget == "init" && !r.exists("/etc/inittab"):
+	case r.exists("/sbin/initctl") && r.exists("/etc/init") && initTarget == "init":
+		// Upstart; RHEL 6 keeps an inittab for the default runlevel only.
 		in.System = "upstart"
 	case r.exists("/etc/inittab") || initTarget == "init":
 		in.System = "sysvinit"

@@ -264,9 +264,9 @@ func kconfigChecks(f *Facts, r rootFS) []Check {
 		c := Check{ID: "kconfig." + o.name, Required: o.required}
 		if opts == nil {
 			if seen := ev.find(o.proof); seen != "" {
-				c.Status, c.Message = OK, seen+" (no kernel config readable)"
+				c.Status, c.Message = OK, o.name+": "+seen+" (no kernel config readable)"
 			} else {
-				c.Status, c.Message = Unknown, "no kernel config readable"
+				c.Status, c.Message = Unknown, o.name+": no kernel config readable, no sign of "+o.what
 			}
 			checks = append(checks, c)
 			continue
@@ -310,6 +310,8 @@ func optionSet(val string) bool { return val == "y" || val == "m" }
 // one is rarely fixed by a rebuild: the usual cure is the standard kernel.
 func optionFix(f *Facts, o kernelOption) string {
 	switch {
+	case f.Kernel.Known() && f.Kernel.Parsed().Less(MinKernel):
+		return "boot a kernel " + MinKernel.String() + " or newer: this one predates what containers need"
 	case o.bootParam != "":
 		return fmt.Sprintf("add %s to the kernel command line and reboot", o.bootParam)
 	case f.Environment.WSL != "":
@@ -375,13 +377,8 @@ func (ev *runtimeEvidence) find(p optionProof) string {
 		return p.statusField + ": in /proc/self/status"
 	}
 	for _, m := range p.modules {
-		switch ev.modules.state(m) {
-		case moduleLoaded:
-			return m + " module loaded"
-		case moduleBuiltin:
-			return m + " built into the kernel"
-		case moduleAvailable:
-			return m + " module available"
+		if seen := moduleEvidence(ev.modules, m); seen != "" {
+			return seen
 		}
 	}
 	return ""

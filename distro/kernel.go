@@ -66,8 +66,11 @@ func ParseKernelRelease(release string) (KernelVersion, error) {
 	return KernelVersion{nums[0], nums[1], nums[2]}, nil
 }
 
-// Version returns the parsed numeric version of the kernel.
-func (k Kernel) Parsed() KernelVersion { return KernelVersion{k.major, k.minor, k.patch} }
+// Parsed returns the numeric version of the kernel, zero when unknown.
+func (k Kernel) Parsed() KernelVersion {
+	v, _ := ParseKernelRelease(k.Version)
+	return v
+}
 
 // Known reports whether the kernel release was found and parsed.
 func (k Kernel) Known() bool { return k.Version != "" }
@@ -76,7 +79,6 @@ func newKernel(release, source string) Kernel {
 	k := Kernel{Release: release, Source: source}
 	if v, err := ParseKernelRelease(release); err == nil {
 		k.Version = v.String()
-		k.major, k.minor, k.patch = v.Major, v.Minor, v.Patch
 	}
 	return k
 }

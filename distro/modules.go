@@ -20,6 +20,20 @@ func moduleState(r rootFS, release, name string) string {
 	return readModuleIndex(r, release).state(name)
 }
 
+// moduleEvidence says in words what the index knows of module name, "" when
+// nothing.
+func moduleEvidence(m moduleIndex, name string) string {
+	switch m.state(name) {
+	case moduleLoaded:
+		return name + " module loaded"
+	case moduleBuiltin:
+		return name + " built into the kernel"
+	case moduleAvailable:
+		return name + " module available"
+	}
+	return ""
+}
+
 // moduleIndex is what a root says about the kernel modules of one release,
 // read once so that asking about many modules reads each file once.
 type moduleIndex struct {

@@ -12,12 +12,12 @@ import (
 // detectNetwork reads the forwarding sysctls and which packet-filter tools
 // the host has. Berth programs nftables over netlink itself; the tools tell
 // which rules other software on the host writes.
-func detectNetwork(r rootFS, release string) Network {
+func detectNetwork(r rootFS, mods moduleIndex) Network {
 	n := Network{
 		IPForward:            r.text("/proc/sys/net/ipv4/ip_forward"),
 		BridgeNFCallIptables: r.text("/proc/sys/net/bridge/bridge-nf-call-iptables"),
 		BridgeNFCallIP6:      r.text("/proc/sys/net/bridge/bridge-nf-call-ip6tables"),
-		BrNetfilter:          moduleState(r, release, "br_netfilter"),
+		BrNetfilter:          mods.state("br_netfilter"),
 	}
 	for _, p := range []string{"/usr/sbin/iptables", "/sbin/iptables", "/usr/bin/iptables"} {
 		if r.exists(p) {

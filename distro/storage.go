@@ -11,40 +11,9 @@ const DefaultDataRoot = "/var/lib/berth"
 // detectStorage answers whether the overlay driver can work: overlayfs in
 // the kernel, and a data root on a filesystem overlay accepts as its upper
 // layer (d_type, not overlay itself).
-func detectStorage(r rootFS, f *Facts, mounts []mountInfo, p Probe, dataRoot string) Storage {
+func detectStorage(r rootFS, f *Facts, mods moduleIndex, mounts []mountInfo, p Probe, dataRoot string) Storage {
 	s := Storage{DataRoot: dataRoot, Overlay: "unknown", DType: "unknown"}
-	release := f.Kernel.Release
-	switch {
-	case hasFilesystem(r, "overlay"):
-		s.Overlay, s.OverlaySource = "yes", "/proc/filesystems"
-	default:
-		if st := moduleState(r, release, "overlay"); st != "" {
-			s.Overlay, s.OverlaySource = "yes", "module overlay ("+st+")"
-		} else if v, ok := f.KernelConfig.Options["CONFIG_OVERLAY_FS"]; ok {
-			if v == "y" || v == "m" {
-				s.Overlay, s.OverlaySource = "yes", "CONFIG_OVERLAY_FS="+v
-			} else {
-				s.Overlay, s.OverlaySource = "no", "CONFIG_OVERLAY_FS is not set"
-			}
-		} else if f.Kernel.Known() {
-			kv := f.Kernel.Parsed()
-			switch {
-			case kv.AtLeast(3, 18):
-				// Mainline since 3.18; a kernel without it says so in
-				// its config, which was not readable here.
-			case strings.Contains(release, ".el7"):
-				// RHEL 7 backported overlay to 3.10 (supported from 7.4,
-				// kernel 3.10.0-693).
-				if build := el7Build(release); build >= 693 {
-					s.Overlay, s.OverlaySource = "yes", "RHEL 7 backport in "+release
-				} else {
-					s.Overlay, s.OverlaySource = "no", "RHEL 7 kernels before 3.10.0-693 (7.4) lack a usable overlay"
-				}
-			default:
-				s.Overlay, s.OverlaySource = "no", "overlayfs entered Linux in 3.18; "+release+" is older"
-			}
-		}
-	}
+	s.Overlay, s.OverlaySource = detectOverlay(r, f, mods)
 
 	// The data root, or the nearest parent that exists.
 	dir := dataRoot
@@ -66,6 +35,38 @@ func detectStorage(r rootFS, f *Facts, mounts []mountInfo, p Probe, dataRoot str
 		}
 	}
 	return s
+}
+
+// detectOverlay says whether the kernel has an overlayfs the engine can use
+// ("yes", "no", "unknown") and on what evidence.
+func detectOverlay(r rootFS, f *Facts, mods moduleIndex) (string, string) {
+	release := f.Kernel.Release
+	el7 := strings.Contains(release, ".el7")
+	if f.Kernel.Known() && !el7 && !f.Kernel.Parsed().AtLeast(4, 0) {
+		// Before 4.0 overlayfs takes a single lower directory, and an
+		// image of several layers needs many (Docker's overlay2 needs
+		// 4.0 too). Only RHEL 7 backported multiple lower layers.
+		if f.Kernel.Parsed().AtLeast(3, 18) {
+			return "no", "overlayfs before Linux 4.0 takes one lower layer; images need many"
+		}
+		return "no", "overlayfs entered Linux in 3.18 and takes many lower layers from 4.0; " + release + " is older"
+	}
+	if el7 && el7Build(release) < 693 {
+		return "no", "RHEL 7 kernels before 3.10.0-693 (7.4) lack a usable overlay"
+	}
+	if hasFilesystem(r, "overlay") {
+		return "yes", "/proc/filesystems"
+	}
+	if ev := moduleEvidence(mods, "overlay"); ev != "" {
+		return "yes", ev
+	}
+	if v, ok := f.KernelConfig.Options["CONFIG_OVERLAY_FS"]; ok {
+		if v == "y" || v == "m" {
+			return "yes", "CONFIG_OVERLAY_FS=" + v
+		}
+		return "no", "CONFIG_OVERLAY_FS is not set"
+	}
+	return "unknown", ""
 }
 
 // el7Build returns the build number of a RHEL 7 kernel

@@ -90,6 +90,12 @@ var releases = map[string][]release{
 	},
 }
 
+// familyNames are the families as people write them.
+var familyNames = map[string]string{
+	"ubuntu": "Ubuntu", "debian": "Debian", "rhel": "RHEL", "fedora": "Fedora",
+	"amzn": "Amazon Linux", "alpine": "Alpine", "suse": "SUSE", "macos": "macOS",
+}
+
 // centosStreamEOL holds CentOS Stream's ends, which differ from RHEL's.
 var centosStreamEOL = map[string]string{"8": "2024-05-31", "9": "2027-05-31"}
 
@@ -132,7 +138,7 @@ func judgeSupport(d *Distro, now time.Time) {
 	}
 	if min, ok := minRelease[d.Family]; ok && v != "" && versionLess(v, min) {
 		d.Support = Unsupported
-		d.Reason = d.Pretty + " is older than " + d.Family + " " + min + ", the oldest release that can run containers"
+		d.Reason = d.Pretty + " is older than " + familyNames[d.Family] + " " + min + ", the oldest release that can run containers"
 		return
 	}
 	eol := ""

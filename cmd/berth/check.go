@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -41,7 +41,7 @@ one does, 2 when the root cannot be inspected.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runCheck(cmd, opts)
+			return runCheck(cmd.Context(), opts)
 		},
 	}
 	f := cmd.Flags()
@@ -52,13 +52,15 @@ one does, 2 when the root cannot be inspected.`,
 	return cmd
 }
 
-func runCheck(cmd *cobra.Command, opts *CheckOptions) error {
+func runCheck(ctx context.Context, opts *CheckOptions) error {
 	dopts := append([]distro.Option{distro.WithDataRoot(opts.DataRoot)}, opts.DetectOptions...)
-	rep, err := distro.Inspect(cmd.Context(), opts.Root, dopts...)
-	if errors.Is(err, distro.ErrRoot) {
-		return usageError(err)
-	}
+	rep, err := distro.Inspect(ctx, opts.Root, dopts...)
 	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		// A root that cannot be read, or a malformed option: the input
+		// is wrong, not the host.
 		return usageError(err)
 	}
 	if opts.JSON {
