@@ -1,0 +1,16 @@
+// Package mirror is Berth's model of registry mirrors and the transport every
+// registry request of a pull goes through.
+//
+// NewConfig turns daemon.json's registry-mirrors, insecure-registries and
+// mirrors into a Config, rejecting mistakes with one line that says what to
+// write instead. Config.Endpoints lists, for one registry, the mirrors in order
+// and then the registry itself unless fallback is disabled. A Session is one
+// pull's view of those endpoints: its per-endpoint http.RoundTrippers carry the
+// endpoint's TLS settings and mark the endpoint failed when it refuses, times
+// out, answers 5xx, 403 or 429, so the pull moves on to the next candidate and,
+// when none is left, Err names every endpoint and why it was passed over.
+//
+// The package speaks plain net/http; it does not depend on go-containerregistry,
+// though its endpoints map directly onto go-containerregistry references (see
+// Endpoint).
+package mirror

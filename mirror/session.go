@@ -1,0 +1,216 @@
+package mirror
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Session is one pull's view of a registry's endpoints: which have failed and
+// why, the transports used to reach them, and which endpoint served which
+// digest. A failed endpoint is not asked again in the session. It is safe for
+// concurrent use.
+type Session struct {
+	cfg       *Config
+	registry  string
+	endpoints []Endpoint
+	fallback  bool
+	base      http.RoundTripper
+
+	mu         sync.Mutex
+	state      map[Endpoint]*endpointState
+	transports map[Endpoint]*endpointTransport
+	clones     map[tlsProfile]*http.Transport
+	served     map[string]Endpoint
+}
+
+type endpointState struct {
+	failure *Failure
+	// answered is the scheme that last got an HTTP answer; connErr the last
+	// connection failure per scheme. Insecure endpoints are tried over both
+	// schemes, and a failure of the one that does not work is not a failure
+	// of the endpoint.
+	answered string
+	connErr  map[string]string
+}
+
+// Failure is why an endpoint was passed over.
+type Failure struct {
+	Endpoint Endpoint
+	Reason   string
+	// RetryAfter is the server's Retry-After, for a 429 or 503 that sent one.
+	RetryAfter time.Duration
+	Time       time.Time
+}
+
+// NewSession starts one pull's view of registry's endpoints. base carries
+// proxies and the like; nil means a clone of http.DefaultTransport shared by
+// the Config's sessions. An endpoint that needs its own TLS settings gets a
+// clone of base, which must then be an *http.Transport; other endpoints use
+// base itself, so its connections are reused across sessions.
+func (c *Config) NewSession(registry string, base http.RoundTripper) *Session {
+	reg := NormalizeRegistry(registry)
+	if base == nil {
+		base = c.defaultTransport()
+	}
+	return &Session{
+		cfg:        c,
+		registry:   reg,
+		endpoints:  c.Endpoints(reg),
+		fallback:   c.Fallback(reg),
+		base:       base,
+		state:      map[Endpoint]*endpointState{},
+		transports: map[Endpoint]*endpointTransport{},
+		clones:     map[tlsProfile]*http.Transport{},
+		served:     map[string]Endpoint{},
+	}
+}
+
+func (c *Config) defaultTransport() *http.Transport {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.defaultT == nil {
+		c.defaultT = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	return c.defaultT
+}
+
+// Registry is the normalised registry the session pulls from.
+func (s *Session) Registry() string { return s.registry }
+
+// Candidates are the endpoints not failed in this session, in order.
+func (s *Session) Candidates() []Endpoint {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Endpoint
+	for _, ep := range s.endpoints {
+		if !s.failedLocked(ep) {
+			out = append(out, ep)
+		}
+	}
+	return out
+}
+
+// Fail marks ep failed for the rest of the session, for instance because it
+// served bytes whose digest is wrong or stalled below the speed floor. The
+// first reason given for an endpoint is the one kept.
+func (s *Session) Fail(ep Endpoint, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failLocked(ep, reason, 0)
+}
+
+func (s *Session) failLocked(ep Endpoint, reason string, retryAfter time.Duration) {
+	st := s.stateLocked(ep)
+	if st.failure != nil {
+		return
+	}
+	// Reasons end up in a one-line error.
+	reason = strings.Join(strings.Fields(reason), " ")
+	if reason == "" {
+		reason = "failed"
+	}
+	st.failure = &Failure{Endpoint: ep, Reason: reason, RetryAfter: retryAfter, Time: time.Now()}
+}
+
+func (s *Session) stateLocked(ep Endpoint) *endpointState {
+	st := s.state[ep]
+	if st == nil {
+		st = &endpointState{connErr: map[string]string{}}
+		s.state[ep] = st
+	}
+	return st
+}
+
+// Failed reports whether ep has failed in this session.
+func (s *Session) Failed(ep Endpoint) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failedLocked(ep)
+}
+
+func (s *Session) failedLocked(ep Endpoint) bool {
+	st := s.state[ep]
+	return st != nil && st.failure != nil
+}
+
+// Failures lists the endpoints that failed in this session and why, in the
+// order of Config.Endpoints, so a pull that succeeded can still say which
+// mirrors it passed over.
+func (s *Session) Failures() []Failure {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Failure
+	for _, ep := range s.endpoints {
+		if st := s.state[ep]; st != nil && st.failure != nil {
+			out = append(out, *st.failure)
+		}
+	}
+	return out
+}
+
+// Err is nil while a candidate remains, and otherwise an *AllFailedError
+// naming every endpoint and why it was passed over.
+func (s *Session) Err() error {
+	if len(s.Candidates()) > 0 {
+		return nil
+	}
+	err := &AllFailedError{Registry: s.registry, Failures: s.Failures()}
+	if !s.fallback {
+		origin := s.cfg.origin(s.registry)
+		err.FallbackDisabled = &origin
+	}
+	return err
+}
+
+// Served records that ep served the content with this digest; the puller
+// calls it once the digest is verified, so `pull` can say where each layer
+// came from.
+func (s *Session) Served(digest string, ep Endpoint) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.served[digest] = ep
+}
+
+// ServedBy is the endpoint recorded by Served for digest.
+func (s *Session) ServedBy(digest string) (Endpoint, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ep, ok := s.served[digest]
+	return ep, ok
+}
+
+// AllFailedError is a pull that ran out of endpoints.
+type AllFailedError struct {
+	Registry string
+	Failures []Failure
+	// FallbackDisabled is the registry itself when fallback is false.
+	FallbackDisabled *Endpoint
+}
+
+func (e *AllFailedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "every endpoint for %s failed: ", e.Registry)
+	parts := make([]string, 0, len(e.Failures)+1)
+	for _, f := range e.Failures {
+		parts = append(parts, fmt.Sprintf("%s (%s)", f.Endpoint, f.Reason))
+	}
+	if e.FallbackDisabled != nil {
+		parts = append(parts, fmt.Sprintf("%s (fallback disabled)", e.FallbackDisabled))
+	}
+	b.WriteString(strings.Join(parts, "; "))
+	return b.String()
+}
+
+// FailedError is returned, without a request being sent, for a request to an
+// endpoint that already failed in the session.
+type FailedError struct {
+	Endpoint Endpoint
+	Reason   string
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("%s failed earlier in this pull (%s)", e.Endpoint, e.Reason)
+}
