@@ -1,0 +1,6 @@
+//go:build !linux
+
+package image
+
+// armVariant is v7 where uname cannot be read: the engine runs on Linux.
+func armVariant() string { return "v7" }
