@@ -65,31 +65,40 @@ func (s *Store) Filter(images []*Image, filters map[string][]string, now time.Ti
 			!MatchLabels(im.Config.Config.Labels, want, not):
 			continue
 		}
-		if refs := filters["reference"]; len(refs) > 0 && !matchesReference(im, refs) {
-			continue
+		if refs := filters["reference"]; len(refs) > 0 {
+			// As dockerd, list only the names that match.
+			tags := matchingTags(im.RepoTags, refs)
+			if len(tags) == 0 {
+				continue
+			}
+			im.RepoTags = tags
+			im.RepoDigests = matchingTags(im.RepoDigests, refs)
 		}
 		out = append(out, im)
 	}
 	return out, nil
 }
 
-// matchesReference matches Docker's reference filter: a glob against the
-// familiar name (nginx, nginx:1.22, library/nginx...).
-func matchesReference(im *Image, patterns []string) bool {
-	for _, t := range im.RepoTags {
+// matchingTags returns the names that match Docker's reference filter: a
+// glob against the familiar name (nginx, nginx:1.22, library/nginx...).
+func matchingTags(names, patterns []string) []string {
+	var out []string
+	for _, t := range names {
 		ref, err := ParseReference(t)
 		if err != nil {
 			continue
 		}
+	match:
 		for _, p := range patterns {
 			for _, cand := range []string{ref.Familiar(), ref.FamiliarName(), ref.String(), ref.Name()} {
 				if ok, _ := path.Match(p, cand); ok {
-					return true
+					out = append(out, t)
+					break match
 				}
 			}
 		}
 	}
-	return false
+	return out
 }
 
 // ParseTimestamp reads Docker's filter times: RFC 3339 (or a date), Unix
