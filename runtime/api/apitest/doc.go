@@ -1,0 +1,5 @@
+// Package apitest holds test doubles for code that serves or calls the
+// Engine API: an in-memory ImageBackend that records every call, a
+// SystemBackend with fixed answers, and an in-process registry that demands
+// Basic auth. Only tests import it.
+package apitest
