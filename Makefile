@@ -5,7 +5,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 export CGO_ENABLED := 0
 
-.PHONY: all build check test lint unit cross bench clean
+.PHONY: all build check test lint unit e2e cross bench clean
 
 all: build check
 
@@ -15,8 +15,9 @@ build:
 check: build
 	./bin/berth check
 
-# test: formatting, vet, the unit and root tests, and the cross builds.
-test: lint unit cross
+# test: formatting, vet, the unit and root tests, the end-to-end suite (the
+# real binary, a real daemon, the real docker CLI), and the cross builds.
+test: lint unit e2e cross
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -26,6 +27,10 @@ lint:
 
 unit:
 	$(GO) test -count=1 ./...
+
+e2e:
+	$(GO) vet -tags e2e ./...
+	$(GO) test -tags e2e -count=1 -run 'EndToEnd' ./...
 
 # The release platforms, CGO_ENABLED=0: linux for the engine, darwin for the
 # client, check and install.

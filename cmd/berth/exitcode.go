@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+
+	"github.com/berthhq/berth/runtime/api"
 )
 
 // Exit codes of every berth command, in one place. Scripts (cloud-init,
@@ -13,11 +15,14 @@ import (
 //	     the operation failed
 //	2    usage: an unknown flag or command, a malformed argument, an input
 //	     that cannot be read (a missing --root); nothing was changed
+//	3    the engine could not be reached: no daemon listens on the socket
+//	     (-H, BERTH_HOST), or its permissions keep the user out
 //	130  interrupted (SIGINT or SIGTERM) before finishing
 const (
 	ExitOK          = 0
 	ExitFailure     = 1
 	ExitUsage       = 2
+	ExitUnavailable = 3
 	ExitInterrupted = 130
 )
 
@@ -58,6 +63,8 @@ func exitCode(err error) int {
 		return int(se)
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.Is(err, api.ErrUnavailable):
+		return ExitUnavailable
 	}
 	return ExitFailure
 }

@@ -68,9 +68,14 @@ engine, which speaks the Docker Engine API.`,
 	pf.StringVarP(&g.Host, "host", "H", DefaultHost, "engine socket: unix:///path or a path (env BERTH_HOST)")
 
 	root.AddCommand(
-		newCmdVersion(streams, nil),
+		newCmdVersion(streams, g, nil),
 		newCmdCheck(streams, nil),
+		newCmdDaemon(streams, g, nil),
+		newCmdInfo(streams, g, nil),
+		newCmdLogin(streams, g, nil),
+		newCmdLogout(streams, nil),
 	)
+	root.AddCommand(imageCommands(streams, g)...)
 	return root
 }
 
