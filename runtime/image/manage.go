@@ -9,6 +9,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/berthhq/berth/runtime/atomicfile"
 )
 
 // ErrInvalidParameter is wrapped by errors about a bad argument.
@@ -172,7 +174,7 @@ func (s *Store) deleteImages(ids []string) ([]Deleted, int64, error) {
 		candidates = append(candidates, rec.Layers...)
 		candidates = append(candidates, rec.ID, rec.Manifest)
 	}
-	if err := syncDir(filepath.Join(s.root, "images")); err != nil {
+	if err := atomicfile.SyncDir(filepath.Join(s.root, "images")); err != nil {
 		return out, 0, err
 	}
 	used, usedBlobs, err := s.inUseContent()

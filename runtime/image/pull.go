@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berthhq/berth/mirror"
+	"github.com/berthhq/berth/runtime/atomicfile"
 	"github.com/berthhq/berth/runtime/image/layer"
 )
 
@@ -593,7 +594,7 @@ func (s *Store) commitLayer(dir, blobFile string, lr *layerRecord) error {
 		if err := os.Rename(blobFile, s.blobPath(lr.Blob)); err != nil {
 			return err
 		}
-		if err := syncDir(filepath.Dir(s.blobPath(lr.Blob))); err != nil {
+		if err := atomicfile.SyncDir(filepath.Dir(s.blobPath(lr.Blob))); err != nil {
 			return err
 		}
 	}
@@ -624,7 +625,7 @@ func (s *Store) commitLayer(dir, blobFile string, lr *layerRecord) error {
 		}
 		return err
 	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(dst)); err != nil {
 		return err
 	}
 	// The short link is a convenience for mount data; a crash before it
@@ -672,7 +673,7 @@ func (s *Store) touchTagTime(id string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(s.imagePath(id), b, 0o600)
+	return atomicfile.WriteFile(s.imagePath(id), b, 0o600)
 }
 
 // chainIDs computes the chain ID of each layer from the diff IDs: the first

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/berthhq/berth/runtime/atomicfile"
 )
 
 // imageRecord is images/<id>.json.
@@ -241,5 +243,5 @@ func (s *Store) writeImage(rec imageRecord) error {
 		return err
 	}
 	failpoint("image.write")
-	return writeFileAtomic(s.imagePath(rec.ID), b, 0o600)
+	return atomicfile.WriteFile(s.imagePath(rec.ID), b, 0o600)
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berthhq/berth/mirror"
+	"github.com/berthhq/berth/runtime/atomicfile"
 )
 
 // Errors callers branch on.
@@ -194,7 +195,7 @@ func (s *Store) writeBlob(d string, b []byte) error {
 	if s.hasBlob(d) {
 		return nil
 	}
-	return writeFileAtomic(s.blobPath(d), b, 0o600)
+	return atomicfile.WriteFile(s.blobPath(d), b, 0o600)
 }
 
 // saveRefs writes refs.json; the caller holds s.mu.
@@ -204,52 +205,7 @@ func (s *Store) saveRefs() error {
 		return err
 	}
 	failpoint("refs.write")
-	return writeFileAtomic(filepath.Join(s.root, "refs.json"), b, 0o600)
-}
-
-// writeFileAtomic writes b to path through a temporary file in the same
-// directory, synced and renamed, then syncs the directory: readers see the
-// old content or the new, never a part.
-func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(b); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.WriteFile(filepath.Join(s.root, "refs.json"), b, 0o600)
 }
 
 func readJSON(path string, v any) error {
