@@ -79,9 +79,13 @@ func writeRows(streams *IOStreams, format string, headers map[string]string, row
 
 // jsonIndent prints v as docker's inspect does: an indented JSON array.
 func jsonIndent(v any) ([]byte, error) {
-	b, err := json.MarshalIndent(v, "", "    ")
-	if err != nil {
+	// Unescaped, as the docker CLI prints dockerd's "<none>:<none>".
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "    ")
+	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("encoding: %w", err)
 	}
-	return append(b, '\n'), nil
+	return b.Bytes(), nil
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"text/template"
 
 	"github.com/spf13/cobra"
+
+	"github.com/berthhq/berth/runtime/api"
 )
 
 // ImageInspectOptions are the flags of `berth image inspect`.
@@ -39,7 +42,7 @@ func newCmdImageInspect(streams *IOStreams, g *GlobalOptions, runF func(*ImageIn
 func runImageInspect(ctx context.Context, opts *ImageInspectOptions) error {
 	c := engineClient(opts.Global)
 	defer c.Close()
-	var found []any
+	var found []*api.ImageInspect
 	var lastErr error
 	for _, name := range opts.Images {
 		in, err := c.ImageInspect(ctx, name)
@@ -50,15 +53,11 @@ func runImageInspect(ctx context.Context, opts *ImageInspectOptions) error {
 			}
 			continue
 		}
-		// Templates see the JSON document, with docker's field names.
-		b, _ := json.Marshal(in)
-		var doc any
-		json.Unmarshal(b, &doc)
-		found = append(found, doc)
+		found = append(found, in)
 	}
 	if opts.Format == "" || opts.Format == "json" {
 		if found == nil {
-			found = []any{}
+			found = []*api.ImageInspect{}
 		}
 		b, err := jsonIndent(found)
 		if err != nil {
@@ -71,8 +70,8 @@ func runImageInspect(ctx context.Context, opts *ImageInspectOptions) error {
 			return err
 		}
 		var buf bytes.Buffer
-		for _, d := range found {
-			if err := tmpl.Execute(&buf, d); err != nil {
+		for _, in := range found {
+			if err := executeInspect(&buf, tmpl, in); err != nil {
 				return usageErrorf("--format template: %v", err)
 			}
 			buf.WriteByte('\n')
@@ -80,4 +79,32 @@ func runImageInspect(ctx context.Context, opts *ImageInspectOptions) error {
 		opts.Streams.Out.Write(buf.Bytes())
 	}
 	return lastErr
+}
+
+// executeInspect runs the template as the docker CLI does: on the typed
+// answer (sizes print as integers, times as time.Time does), and when that
+// fails ({{.Id}}: the Go field is ID) on the JSON document, its numbers
+// kept as written.
+func executeInspect(w *bytes.Buffer, tmpl *template.Template, in *api.ImageInspect) error {
+	var out bytes.Buffer
+	if err := tmpl.Execute(&out, in); err == nil {
+		w.Write(out.Bytes())
+		return nil
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return err
+	}
+	out.Reset()
+	if err := tmpl.Option("missingkey=error").Execute(&out, doc); err != nil {
+		return err
+	}
+	w.Write(out.Bytes())
+	return nil
 }

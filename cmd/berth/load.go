@@ -49,12 +49,15 @@ func runLoad(ctx context.Context, opts *LoadOptions) error {
 	}
 	c := engineClient(opts.Global)
 	defer c.Close()
-	stream, err := c.ImageLoad(ctx, in, opts.Quiet)
+	// As the docker CLI: progress only where a terminal shows it; the
+	// lines that say what was loaded come either way.
+	tty := isTerminal(opts.Streams.Out)
+	stream, err := c.ImageLoad(ctx, in, opts.Quiet || !tty)
 	if err != nil {
 		return engineError(err)
 	}
 	defer stream.Close()
-	return engineError(displayProgress(stream, opts.Streams.Out, false))
+	return engineError(displayProgress(stream, opts.Streams.Out, tty))
 }
 
 // unwrapPath drops the path an *os.PathError repeats.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // Filters each image route implements. "label!" is prune's negation
@@ -245,13 +246,24 @@ func (l *lazyWriter) Write(p []byte) (int, error) {
 }
 
 // loadImages is POST /images/load. quiet drops the progress but keeps the
-// "Loaded image" lines, as dockerd does.
+// stream lines ("Loaded image", a tag taken from another image), as
+// dockerd does. The "Loaded image" lines the backend did not stream are
+// written at the end.
 func (s *Server) loadImages(w http.ResponseWriter, r *http.Request) error {
 	quiet := boolValue(r.URL.Query(), "quiet")
 	pw := NewProgressWriter(w)
-	progress := pw.Func()
-	if quiet {
-		progress = func(JSONMessage) {}
+	var mu sync.Mutex
+	streamed := map[string]bool{}
+	progress := func(m JSONMessage) {
+		if m.Stream == "" && quiet {
+			return
+		}
+		if m.Stream != "" {
+			mu.Lock()
+			streamed[m.Stream] = true
+			mu.Unlock()
+		}
+		_ = pw.Write(m)
 	}
 	loaded, err := s.images.Load(r.Context(), r.Body, progress)
 	if err != nil {
@@ -265,6 +277,12 @@ func (s *Server) loadImages(w http.ResponseWriter, r *http.Request) error {
 		line := "Loaded image: " + name + "\n"
 		if strings.HasPrefix(name, "sha256:") {
 			line = "Loaded image ID: " + name + "\n"
+		}
+		mu.Lock()
+		done := streamed[line]
+		mu.Unlock()
+		if done {
+			continue
 		}
 		if err := pw.Write(JSONMessage{Stream: line}); err != nil {
 			return nil

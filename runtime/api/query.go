@@ -108,7 +108,8 @@ func checkFilters(f map[string][]string, known []string) error {
 		switch strings.ToLower(v) {
 		case "true", "false", "1", "0":
 		default:
-			return InvalidParameterf("invalid filter 'dangling=%s'", v)
+			// dockerd prints the values as a Go list: 'dangling=[maybe]'.
+			return InvalidParameterf("invalid filter 'dangling=%s'", f["dangling"])
 		}
 	}
 	if len(f["dangling"]) > 1 {

@@ -106,7 +106,7 @@ func TestRoutes(t *testing.T) {
 		{"unknown load parameter", "POST", "/images/load?platform=linux%2Farm64", 400, "", `query parameter "platform"`},
 		{"unknown ping parameter", "GET", "/_ping?x=1", 400, "", `query parameter "x"`},
 		{"unknown list filter", "GET", `/images/json?filters={"until":["1h"]}`, 400, "", "invalid filter 'until'"},
-		{"bad dangling value", "POST", `/images/prune?filters={"dangling":{"maybe":true}}`, 400, "", "invalid filter 'dangling=maybe'"},
+		{"bad dangling value", "POST", `/images/prune?filters={"dangling":{"maybe":true}}`, 400, "", "invalid filter 'dangling=[maybe]'"},
 		{"malformed filters", "GET", `/images/json?filters={"dangling":`, 400, "", "invalid filters"},
 		{"save needs names", "GET", "/images/get", 400, "", "names is required"},
 	}

@@ -88,8 +88,9 @@ type ImageInspect struct {
 	// Created is RFC 3339 with nanoseconds, as in the image config.
 	Created string `json:"Created"`
 	// Container and ContainerConfig describe the build container of
-	// images made by the legacy builder; empty for others.
-	Container       string           `json:"Container,omitempty"`
+	// images made by the legacy builder; empty for others, and sent
+	// anyway, as dockerd does until API 1.45.
+	Container       string           `json:"Container"`
 	ContainerConfig *ContainerConfig `json:"ContainerConfig,omitempty"`
 	DockerVersion   string           `json:"DockerVersion"`
 	Author          string           `json:"Author"`

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -100,11 +101,10 @@ func (b *ImageBackend) List(ctx context.Context, opts api.ImageListOptions) ([]a
 			Labels: im.Config.Config.Labels, RepoTags: familiar(im.RepoTags), RepoDigests: familiar(im.RepoDigests),
 			SharedSize: -1, Containers: -1,
 		}
-		if s.RepoTags == nil {
-			s.RepoTags = []string{}
-		}
-		if s.RepoDigests == nil {
-			s.RepoDigests = []string{}
+		// As dockerd before API 1.44: an image with neither is named
+		// <none>, and an empty list is null.
+		if s.RepoTags == nil && s.RepoDigests == nil {
+			s.RepoTags, s.RepoDigests = []string{"<none>:<none>"}, []string{"<none>@<none>"}
 		}
 		out = append(out, s)
 	}
@@ -143,7 +143,14 @@ func (b *ImageBackend) Inspect(ctx context.Context, name string) (*api.ImageInsp
 	if in.RepoDigests == nil {
 		in.RepoDigests = []string{}
 	}
-	in.Container = c.Container
+	// dockerd sends both, empty for images not made by its legacy
+	// builder, until API 1.45. go-containerregistry's ConfigFile has no
+	// container_config: read it from the raw config.
+	var legacy struct {
+		ContainerConfig v1.Config `json:"container_config"`
+	}
+	_ = json.Unmarshal(im.RawConfig, &legacy)
+	in.Container, in.ContainerConfig = c.Container, containerConfig(legacy.ContainerConfig)
 	for _, l := range im.Layers {
 		in.RootFS.Layers = append(in.RootFS.Layers, l.DiffID)
 	}
@@ -276,8 +283,11 @@ func (b *ImageBackend) Load(ctx context.Context, r io.Reader, progress api.Progr
 	var pf func(image.Progress)
 	if progress != nil {
 		pf = func(p image.Progress) {
+			// A step of no layer is a line of the output ("Loaded
+			// image", a tag taken from another image), a stream
+			// message in dockerd's answer.
 			m := api.JSONMessage{ID: p.ID, Status: p.Status}
-			if strings.HasPrefix(p.Status, "Loaded image") {
+			if p.ID == "" {
 				m = api.JSONMessage{Stream: p.Status + "\n"}
 			}
 			progress(m)

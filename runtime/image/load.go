@@ -335,15 +335,21 @@ func (s *Store) importImage(ctx context.Context, work string, rawConfig, manifes
 		return nil, err
 	}
 	if _, err := os.Stat(s.imagePath(id)); err != nil {
-		now := s.now()
-		if err := s.writeImage(imageRecord{ID: id, Manifest: mdig, ManifestMediaType: mt, Layers: chains, Added: now, LastTagTime: now}); err != nil {
+		// No LastTagTime: as in dockerd, only docker tag sets it.
+		if err := s.writeImage(imageRecord{ID: id, Manifest: mdig, ManifestMediaType: mt, Layers: chains, Added: s.now()}); err != nil {
 			return nil, err
 		}
 	}
 	var out []string
 	for _, ref := range names {
-		if err := s.moveTag(ref, id); err != nil {
+		prev, err := s.moveTag(ref, id)
+		if err != nil {
 			return nil, err
+		}
+		if prev != "" {
+			// dockerd's words, wrong as they are when the old image keeps
+			// other tags.
+			progress(Progress{Status: fmt.Sprintf("The image %s already exists, renaming the old one with ID %s to empty string", ref.Familiar(), prev)})
 		}
 		progress(Progress{Status: "Loaded image: " + ref.Familiar()})
 		out = append(out, ref.Familiar())
@@ -470,7 +476,16 @@ func syntheticManifest(rawConfig []byte, descs []v1.Descriptor) ([]byte, error) 
 	return json.Marshal(m)
 }
 
-// moveTag points a tag at id, taking it from any other image.
-func (s *Store) moveTag(ref Reference, id string) error {
-	return s.setRefs(id, ref, "")
+// moveTag points a tag at id, taking it from any other image, and returns
+// that image ("" when none). Unlike Tag it leaves LastTagTime alone, as
+// docker load does.
+func (s *Store) moveTag(ref Reference, id string) (prev string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	prev = s.refs.Tags[ref.String()]
+	if prev == id {
+		return "", nil
+	}
+	s.refs.Tags[ref.String()] = id
+	return prev, s.saveRefs()
 }

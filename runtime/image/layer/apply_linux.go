@@ -209,6 +209,7 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 		if err := a.create(pfd, base, func() error { return unix.Symlinkat(hdr.Linkname, pfd, base) }); err != nil {
 			return fmt.Errorf("creating symlink: %w", err)
 		}
+		a.stats.Size += int64(len(hdr.Linkname))
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		// As Docker: the devices cgroup keeps them inert. A 0/0 character
 		// device reads as a whiteout, which a ".wh." entry could say anyway.

@@ -11,8 +11,10 @@ import (
 type Stats struct {
 	// Entries is the number of tar entries applied, whiteouts included.
 	Entries int
-	// Size is the number of bytes of regular file content written, copies of
-	// lower-layer files that hard links materialised included.
+	// Size is the layer's size as Docker reports it (the sum of lstat sizes
+	// of what it holds but directories): regular file content, copies of
+	// lower-layer files that hard links materialised included, plus each
+	// symlink's target length.
 	Size int64
 }
 

@@ -140,6 +140,7 @@ func (a *applier) copyUp(sfd int, st *unix.Stat_t, comps []string) error {
 		if err := unix.Symlinkat(string(a.buf[:n]), pfd, base); err != nil {
 			return err
 		}
+		a.stats.Size += int64(n)
 	default:
 		if err := unix.Mknodat(pfd, base, mode, int(st.Rdev)); err != nil {
 			return err
