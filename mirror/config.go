@@ -18,7 +18,7 @@ import (
 // RegistryConfig is one entry of daemon.json's "mirrors" map, keyed by the
 // registry's host[:port].
 type RegistryConfig struct {
-	Endpoints []EndpointConfig `json:"endpoints"`
+	Endpoints []EndpointConfig `json:"endpoints,omitempty"`
 	// Fallback, when false, forbids asking the registry itself once every
 	// mirror has failed. It defaults to true.
 	Fallback *bool `json:"fallback,omitempty"`
@@ -43,8 +43,25 @@ type Config struct {
 	insecureNets  []netip.Prefix
 	warnings      []string
 
+	stall Stall
+
 	mu       sync.Mutex
 	defaultT *http.Transport // the clone of http.DefaultTransport for nil bases
+}
+
+// Option configures NewConfig.
+type Option func(*Config) error
+
+// WithStall sets the speed floor below which a pull abandons an endpoint
+// (DefaultStall when not given; a zero BytesPerSecond turns it off).
+func WithStall(s Stall) Option {
+	return func(c *Config) error {
+		if err := s.validate(); err != nil {
+			return err
+		}
+		c.stall = s
+		return nil
+	}
 }
 
 type registryEntry struct {
@@ -73,10 +90,16 @@ func NormalizeRegistry(host string) string {
 // its order and Berth's map only adds to it. insecureRegistries are host[:port]
 // names or CIDRs; as in Docker, a leading http:// or https:// is dropped with a
 // warning (see Warnings).
-func NewConfig(registryMirrors, insecureRegistries []string, mirrors map[string]RegistryConfig) (*Config, error) {
+func NewConfig(registryMirrors, insecureRegistries []string, mirrors map[string]RegistryConfig, opts ...Option) (*Config, error) {
 	c := &Config{
 		registries:    map[string]*registryEntry{},
 		insecureHosts: map[string]bool{},
+		stall:         DefaultStall,
+	}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
 	}
 	for _, raw := range insecureRegistries {
 		if err := c.addInsecure(raw); err != nil {
@@ -195,6 +218,45 @@ func (c *Config) Endpoints(registry string) []Endpoint {
 		out = append(out, c.origin(reg))
 	}
 	return out
+}
+
+// Stall is the speed floor pulls apply to every endpoint.
+func (c *Config) Stall() Stall { return c.stall }
+
+// Origin is the registry itself as an endpoint: what pulls fall back to and
+// what `berth mirror test` compares tags with.
+func (c *Config) Origin(registry string) Endpoint { return c.origin(NormalizeRegistry(registry)) }
+
+// ParseEndpoint validates one mirror of registry as NewConfig does, for an
+// endpoint that is not (yet) in the configuration: one given to `berth
+// mirror test` or `add`.
+func (c *Config) ParseEndpoint(registry string, ec EndpointConfig) (Endpoint, error) {
+	if err := checkRegistryKey(registry); err != nil {
+		return Endpoint{}, err
+	}
+	ep, _, err := c.parseEndpoint(NormalizeRegistry(registry), ec)
+	return ep, err
+}
+
+// SameEndpoint reports whether two mirror URLs name the same endpoint: the
+// same scheme, host, port and prefix, whatever the case, default port or
+// trailing slash.
+func SameEndpoint(a, b string) bool {
+	ka, oka := endpointKey(a)
+	kb, okb := endpointKey(b)
+	if !oka || !okb {
+		return a == b
+	}
+	return ka == kb
+}
+
+func endpointKey(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	return scheme + "://" + canonicalHost(u.Host, scheme) + "/" + strings.Trim(u.Path, "/"), true
 }
 
 // origin is the registry itself as an endpoint.

@@ -18,12 +18,14 @@ type Session struct {
 	endpoints []Endpoint
 	fallback  bool
 	base      http.RoundTripper
+	health    *Health
 
 	mu         sync.Mutex
 	state      map[Endpoint]*endpointState
 	transports map[Endpoint]*endpointTransport
 	clones     map[tlsProfile]*http.Transport
 	served     map[string]Endpoint
+	retried    map[Endpoint]bool
 }
 
 type endpointState struct {
@@ -45,17 +47,28 @@ type Failure struct {
 	Time       time.Time
 }
 
+// SessionOption configures NewSession.
+type SessionOption func(*Session)
+
+// WithHealth makes the session consult and feed the circuit breaker h:
+// endpoints cooling down are tried after the others, failures open their
+// breaker and verified content closes it. Failures that are about the
+// content rather than the endpoint (Miss) are not counted.
+func WithHealth(h *Health) SessionOption {
+	return func(s *Session) { s.health = h }
+}
+
 // NewSession starts one pull's view of registry's endpoints. base carries
 // proxies and the like; nil means a clone of http.DefaultTransport shared by
 // the Config's sessions. An endpoint that needs its own TLS settings gets a
 // clone of base, which must then be an *http.Transport; other endpoints use
 // base itself, so its connections are reused across sessions.
-func (c *Config) NewSession(registry string, base http.RoundTripper) *Session {
+func (c *Config) NewSession(registry string, base http.RoundTripper, opts ...SessionOption) *Session {
 	reg := NormalizeRegistry(registry)
 	if base == nil {
 		base = c.defaultTransport()
 	}
-	return &Session{
+	s := &Session{
 		cfg:        c,
 		registry:   reg,
 		endpoints:  c.Endpoints(reg),
@@ -65,7 +78,12 @@ func (c *Config) NewSession(registry string, base http.RoundTripper) *Session {
 		transports: map[Endpoint]*endpointTransport{},
 		clones:     map[tlsProfile]*http.Transport{},
 		served:     map[string]Endpoint{},
+		retried:    map[Endpoint]bool{},
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 func (c *Config) defaultTransport() *http.Transport {
@@ -80,32 +98,65 @@ func (c *Config) defaultTransport() *http.Transport {
 // Registry is the normalised registry the session pulls from.
 func (s *Session) Registry() string { return s.registry }
 
-// Candidates are the endpoints not failed in this session, in order.
+// Candidates are the endpoints not failed in this session, in order; with
+// a Health, those cooling down come after the others.
 func (s *Session) Candidates() []Endpoint {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Endpoint
+	var ready, cooling []Endpoint
 	for _, ep := range s.endpoints {
-		if !s.failedLocked(ep) {
-			out = append(out, ep)
+		switch {
+		case s.failedLocked(ep):
+		case s.health != nil && s.health.coolingDown(ep):
+			cooling = append(cooling, ep)
+		default:
+			ready = append(ready, ep)
+		}
+	}
+	return append(ready, cooling...)
+}
+
+// CoolingDown lists the endpoints the session's Health holds back, with
+// what it remembers of them, so a pull can say why it skipped a mirror.
+func (s *Session) CoolingDown() []EndpointHealth {
+	if s.health == nil {
+		return nil
+	}
+	var out []EndpointHealth
+	for _, ep := range s.endpoints {
+		if h := s.health.Get(ep); h.State(s.health.now()) == StateCoolingDown {
+			out = append(out, h)
 		}
 	}
 	return out
 }
 
 // Fail marks ep failed for the rest of the session, for instance because it
-// served bytes whose digest is wrong or stalled below the speed floor. The
-// first reason given for an endpoint is the one kept.
+// served bytes whose digest is wrong or stalled below the speed floor, and
+// opens its breaker. The first reason given for an endpoint is the one
+// kept.
 func (s *Session) Fail(ep Endpoint, reason string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failLocked(ep, reason, 0)
+	f := s.failLocked(ep, reason, 0)
+	s.mu.Unlock()
+	s.record(f)
 }
 
-func (s *Session) failLocked(ep Endpoint, reason string, retryAfter time.Duration) {
+// Miss passes over ep for the rest of the session without holding it
+// against the endpoint: it lacks this content (a mirror without the tag) or
+// wants credentials, which says nothing of its health.
+func (s *Session) Miss(ep Endpoint, reason string) {
+	s.mu.Lock()
+	s.failLocked(ep, reason, 0)
+	s.mu.Unlock()
+}
+
+// failLocked records the failure and returns it when it is new, for record
+// to pass to the Health once the lock is released.
+func (s *Session) failLocked(ep Endpoint, reason string, retryAfter time.Duration) *Failure {
 	st := s.stateLocked(ep)
 	if st.failure != nil {
-		return
+		return nil
 	}
 	// Reasons end up in a one-line error.
 	reason = strings.Join(strings.Fields(reason), " ")
@@ -113,6 +164,47 @@ func (s *Session) failLocked(ep Endpoint, reason string, retryAfter time.Duratio
 		reason = "failed"
 	}
 	st.failure = &Failure{Endpoint: ep, Reason: reason, RetryAfter: retryAfter, Time: time.Now()}
+	return st.failure
+}
+
+func (s *Session) record(f *Failure) {
+	if f != nil && s.health != nil {
+		s.health.Failure(f.Endpoint, f.Reason, f.RetryAfter)
+	}
+}
+
+// RetryLater is the failed endpoint that asked, with Retry-After, to be
+// asked again soonest, if it has not been retried in this session yet, and
+// how long it asked to wait from now.
+func (s *Session) RetryLater() (Endpoint, time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var best *Failure
+	for _, ep := range s.endpoints {
+		st := s.state[ep]
+		if st == nil || st.failure == nil || st.failure.RetryAfter <= 0 || s.retried[ep] {
+			continue
+		}
+		if best == nil || st.failure.Time.Add(st.failure.RetryAfter).Before(best.Time.Add(best.RetryAfter)) {
+			best = st.failure
+		}
+	}
+	if best == nil {
+		return Endpoint{}, 0, false
+	}
+	return best.Endpoint, max(time.Until(best.Time.Add(best.RetryAfter)), 0), true
+}
+
+// Retry makes ep a candidate again, once per session: the puller waited
+// the Retry-After it sent.
+func (s *Session) Retry(ep Endpoint) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.state[ep]; st != nil && !s.retried[ep] {
+		s.retried[ep] = true
+		st.failure = nil
+		st.connErr = map[string]string{}
+	}
 }
 
 func (s *Session) stateLocked(ep Endpoint) *endpointState {
@@ -170,8 +262,11 @@ func (s *Session) Err() error {
 // came from.
 func (s *Session) Served(digest string, ep Endpoint) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.served[digest] = ep
+	s.mu.Unlock()
+	if s.health != nil {
+		s.health.Success(ep)
+	}
 }
 
 // ServedBy is the endpoint recorded by Served for digest.

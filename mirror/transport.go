@@ -63,9 +63,21 @@ func (s *Session) roundTripperLocked(p tlsProfile) (http.RoundTripper, error) {
 	if !ok {
 		return nil, fmt.Errorf("cannot apply TLS settings: the base transport is a %T, not an *http.Transport", s.base)
 	}
+	tc, err := p.tlsConfig(bt.TLSClientConfig)
+	if err != nil {
+		return nil, err
+	}
+	t := bt.Clone()
+	t.TLSClientConfig = tc
+	s.clones[p] = t
+	return t, nil
+}
+
+// tlsConfig is base (nil for the defaults) with the profile applied.
+func (p tlsProfile) tlsConfig(base *tls.Config) (*tls.Config, error) {
 	tc := &tls.Config{}
-	if bt.TLSClientConfig != nil {
-		tc = bt.TLSClientConfig.Clone()
+	if base != nil {
+		tc = base.Clone()
 	}
 	if p.insecure {
 		tc.InsecureSkipVerify = true
@@ -90,10 +102,7 @@ func (s *Session) roundTripperLocked(p tlsProfile) (http.RoundTripper, error) {
 		}
 		tc.RootCAs = pool
 	}
-	t := bt.Clone()
-	t.TLSClientConfig = tc
-	s.clones[p] = t
-	return t, nil
+	return tc, nil
 }
 
 type endpointTransport struct {
@@ -152,6 +161,8 @@ func (t *endpointTransport) check(scheme string) error {
 		return &FailedError{Endpoint: t.ep, Reason: st.failure.Reason}
 	}
 	if t.setupErr != nil {
+		// A CA file that cannot be read is the configuration's fault, not
+		// the endpoint's: its breaker is left alone.
 		s.failLocked(t.ep, t.setupErr.Error(), 0)
 		return fmt.Errorf("%s: %w", t.ep, t.setupErr)
 	}
@@ -163,10 +174,14 @@ func (t *endpointTransport) check(scheme string) error {
 
 func (s *Session) connFailure(ep Endpoint, scheme, reason string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	f := s.connFailureLocked(ep, scheme, reason)
+	s.mu.Unlock()
+	s.record(f)
+}
+
+func (s *Session) connFailureLocked(ep Endpoint, scheme, reason string) *Failure {
 	if !ep.Insecure {
-		s.failLocked(ep, reason, 0)
-		return
+		return s.failLocked(ep, reason, 0)
 	}
 	st := s.stateLocked(ep)
 	st.connErr[scheme] = reason
@@ -176,20 +191,26 @@ func (s *Session) connFailure(ep Endpoint, scheme, reason string) {
 	}
 	switch {
 	case st.answered == scheme:
-		s.failLocked(ep, reason, 0)
+		return s.failLocked(ep, reason, 0)
 	case st.answered == "" && st.connErr[other] != "":
 		if r := st.connErr[ep.Scheme]; r != "" {
 			reason = r
 		}
-		s.failLocked(ep, reason, 0)
+		return s.failLocked(ep, reason, 0)
 	}
+	return nil
 }
 
 // answer records that scheme works for ep and fails ep on an answer that
 // means "not from here".
 func (s *Session) answer(ep Endpoint, scheme string, resp *http.Response) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	f := s.answerLocked(ep, scheme, resp)
+	s.mu.Unlock()
+	s.record(f)
+}
+
+func (s *Session) answerLocked(ep Endpoint, scheme string, resp *http.Response) *Failure {
 	s.stateLocked(ep).answered = scheme
 	code := resp.StatusCode
 	status := strconv.Itoa(code)
@@ -201,14 +222,18 @@ func (s *Session) answer(ep Endpoint, scheme string, resp *http.Response) {
 		if ep.Mirror {
 			status += ", not in the mirror's allowlist?"
 		}
+		// An allowlist refuses some repositories and serves others: the
+		// endpoint is passed over in this pull, its breaker left alone.
 		s.failLocked(ep, status, 0)
+		return nil
 	case code == http.StatusTooManyRequests || code >= 500:
 		after := retryAfter(resp.Header.Get("Retry-After"), time.Now())
 		if after > 0 {
 			status += ", retry after " + after.String()
 		}
-		s.failLocked(ep, status, after)
+		return s.failLocked(ep, status, after)
 	}
+	return nil
 }
 
 // retryAfter parses Retry-After: delay-seconds or an HTTP date.

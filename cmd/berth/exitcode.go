@@ -17,13 +17,23 @@ import (
 //	     that cannot be read (a missing --root); nothing was changed
 //	3    the engine could not be reached: no daemon listens on the socket
 //	     (-H, BERTH_HOST), or its permissions keep the user out
+//	125  run: berth or the engine failed, so the container did not run
+//	     (a bad flag, no engine, a missing image, a failed start), as
+//	     docker run says it; run leaves 1-3 to the container
+//	126  run: the container's command cannot be invoked (permission denied)
+//	127  run: the container's command was not found
 //	130  interrupted (SIGINT or SIGTERM) before finishing
+//
+// Otherwise run, and start -a, exit with the container's own status.
 const (
-	ExitOK          = 0
-	ExitFailure     = 1
-	ExitUsage       = 2
-	ExitUnavailable = 3
-	ExitInterrupted = 130
+	ExitOK           = 0
+	ExitFailure      = 1
+	ExitUsage        = 2
+	ExitUnavailable  = 3
+	ExitEngine       = 125
+	ExitCannotInvoke = 126
+	ExitNotFound     = 127
+	ExitInterrupted  = 130
 )
 
 // exitError carries the exit code a failure maps to.

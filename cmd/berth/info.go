@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -140,8 +141,30 @@ func writeInfo(w io.Writer, i *api.InfoResponse) {
 			fmt.Fprintf(w, " Registry Mirrors:\n  %s\n", strings.Join(mirrors, "\n  "))
 		}
 	}
+	if len(i.MirrorHealth) > 0 {
+		fmt.Fprintln(w, " Mirror Health:")
+		for _, m := range i.MirrorHealth {
+			fmt.Fprintf(w, "  %s (%s): %s\n", m.Endpoint, m.Registry, mirrorHealthWords(m, time.Now()))
+		}
+	}
 	p("Live Restore Enabled", i.LiveRestoreEnabled)
 	fmt.Fprintln(w)
+}
+
+// mirrorHealthWords says what the engine remembers of an endpoint.
+func mirrorHealthWords(m api.MirrorHealth, now time.Time) string {
+	switch {
+	case !m.Used:
+		return "not used (fallback is false)"
+	case m.State == "ok":
+		return "ok"
+	case m.State == "cooling-down":
+		left := parseStamp(m.CoolUntil).Sub(now).Round(time.Second)
+		return fmt.Sprintf("cooling down for %s: %s", max(left, 0), m.LastError)
+	case m.State == "failing":
+		return "failing: " + m.LastError
+	}
+	return "unknown (not used yet)"
 }
 
 // bytesSize is go-units' BytesSize, which docker info uses: binary units,

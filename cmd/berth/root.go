@@ -74,8 +74,10 @@ engine, which speaks the Docker Engine API.`,
 		newCmdInfo(streams, g, nil),
 		newCmdLogin(streams, g, nil),
 		newCmdLogout(streams, nil),
+		newCmdMirror(streams, g),
 	)
 	root.AddCommand(imageCommands(streams, g)...)
+	root.AddCommand(containerCommands(streams, g)...)
 	return root
 }
 

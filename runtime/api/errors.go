@@ -16,6 +16,9 @@ var (
 	ErrNotFound         = errors.New("not found")         // 404
 	ErrConflict         = errors.New("conflict")          // 409
 	ErrNotImplemented   = errors.New("not implemented")   // 501
+	// ErrNotModified is not a failure: the container already is in the
+	// state asked for (docker start of a running container).
+	ErrNotModified = errors.New("not modified") // 304
 	// ErrUnavailable is the client's: the engine's socket does not answer.
 	ErrUnavailable = errors.New("engine unavailable")
 )
@@ -63,6 +66,9 @@ func Conflictf(format string, a ...any) error { return Conflict(fmt.Errorf(forma
 // NotImplemented marks err as a feature Berth does not have (501).
 func NotImplemented(err error) error { return mark(ErrNotImplemented, err) }
 
+// NotModified marks err as an operation with nothing to do (304).
+func NotModified(err error) error { return mark(ErrNotModified, err) }
+
 // StatusCode is the HTTP status Docker answers err with.
 func StatusCode(err error) int {
 	switch {
@@ -78,6 +84,8 @@ func StatusCode(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, ErrNotImplemented):
 		return http.StatusNotImplemented
+	case errors.Is(err, ErrNotModified):
+		return http.StatusNotModified
 	}
 	return http.StatusInternalServerError
 }

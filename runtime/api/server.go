@@ -13,11 +13,13 @@ import (
 	"time"
 )
 
-// Server is the Docker Engine API over an ImageBackend and a SystemBackend.
-// It is an http.Handler; serve it on the socket from Listen.
+// Server is the Docker Engine API over an ImageBackend, a SystemBackend
+// and (WithContainers) a ContainerBackend. It is an http.Handler; serve it
+// on the socket from Listen.
 type Server struct {
 	images        ImageBackend
 	system        SystemBackend
+	containers    ContainerBackend
 	auth          AuthBackend
 	log           *slog.Logger
 	engineVersion string
@@ -29,6 +31,7 @@ type ServerOption func(*serverOptions) error
 
 type serverOptions struct {
 	auth          AuthBackend
+	containers    ContainerBackend
 	log           *slog.Logger
 	engineVersion string
 }
@@ -41,6 +44,18 @@ func WithAuth(a AuthBackend) ServerOption {
 			return errors.New("api: WithAuth(nil)")
 		}
 		o.auth = a
+		return nil
+	}
+}
+
+// WithContainers serves the container and volume routes over b; without
+// it they answer 501.
+func WithContainers(b ContainerBackend) ServerOption {
+	return func(o *serverOptions) error {
+		if b == nil {
+			return errors.New("api: WithContainers(nil)")
+		}
+		o.containers = b
 		return nil
 	}
 }
@@ -78,7 +93,7 @@ func NewServer(images ImageBackend, system SystemBackend, opts ...ServerOption) 
 	if o.auth == nil {
 		o.auth = &RegistryAuth{}
 	}
-	s := &Server{images: images, system: system, auth: o.auth, log: o.log, engineVersion: o.engineVersion, mux: http.NewServeMux()}
+	s := &Server{images: images, system: system, containers: o.containers, auth: o.auth, log: o.log, engineVersion: o.engineVersion, mux: http.NewServeMux()}
 	s.routes()
 	return s, nil
 }
@@ -122,6 +137,7 @@ func (s *Server) routes() {
 	// {name...} wildcard may only end a pattern: the rest of /images/ is
 	// split by hand.
 	s.mux.HandleFunc("/images/", s.imageByName)
+	s.containerRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, NotFound(errors.New("page not found")))
 	})
@@ -205,6 +221,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := StatusCode(err)
 	if code >= 500 {
 		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if code == http.StatusNotModified {
+		// 304 has no body: docker start of a running container.
+		w.WriteHeader(code)
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)

@@ -95,7 +95,7 @@ func TestRoutes(t *testing.T) {
 		{"inspect missing", "GET", "/images/library/nope:1/json", 404, "Inspect(library/nope:1)", "No such image: library/nope:1"},
 		{"version too new", "GET", "/v1.50/version", 400, "", "client version 1.50 is too new. Maximum supported API version is 1.43"},
 		{"version too old", "GET", "/v1.12/images/json", 400, "", "client version 1.12 is too old. Minimum supported API version is 1.24"},
-		{"unknown route", "GET", "/v1.43/containers/json", 404, "", "page not found"},
+		{"unknown route", "GET", "/v1.43/networks", 404, "", "page not found"},
 		{"unknown image sub-route", "POST", "/images/busybox/push", 404, "", "page not found"},
 		{"build", "POST", "/v1.43/build?dockerfile=Dockerfile&t=x&version=1", 400, "", "Berth runs images and does not build them"},
 		{"import", "POST", "/images/create?fromSrc=-&repo=x", 400, "", "import is not supported"},

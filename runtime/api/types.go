@@ -274,6 +274,8 @@ type InfoResponse struct {
 	Swarm              SwarmInfo      `json:"Swarm"`
 	LiveRestoreEnabled bool           `json:"LiveRestoreEnabled"`
 	Warnings           []string       `json:"Warnings"`
+	// MirrorHealth lists every configured mirror endpoint (Berth only).
+	MirrorHealth []MirrorHealth `json:"MirrorHealth,omitempty"`
 }
 
 // PluginsInfo lists the drivers the engine has, by kind.

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/berthhq/berth/mirror"
 )
@@ -49,6 +50,9 @@ type Config struct {
 	Init                   bool                             `json:"init"`
 	MaxConcurrentDownloads int                              `json:"max-concurrent-downloads"`
 	Mirrors                map[string]mirror.RegistryConfig `json:"mirrors"`
+	// MirrorStall is the speed floor below which a pull leaves an endpoint
+	// for the next.
+	MirrorStall MirrorStall `json:"mirror-stall"`
 
 	// File is the daemon.json read ("" when none was).
 	File string `json:"-"`
@@ -69,6 +73,33 @@ type Proxies struct {
 	HTTPProxy  string `json:"http-proxy,omitempty"`
 	HTTPSProxy string `json:"https-proxy,omitempty"`
 	NoProxy    string `json:"no-proxy,omitempty"`
+}
+
+// MirrorStall is daemon.json's "mirror-stall": a pull abandons an endpoint
+// that delivers less than bytes-per-second over window (default 65536 over
+// "10s"; 0 turns it off).
+type MirrorStall struct {
+	BytesPerSecond *int64 `json:"bytes-per-second,omitempty"`
+	Window         string `json:"window,omitempty"`
+}
+
+// stall is the floor the setting means.
+func (m MirrorStall) stall() (mirror.Stall, error) {
+	s := mirror.DefaultStall
+	if m.BytesPerSecond != nil {
+		if *m.BytesPerSecond < 0 {
+			return s, fmt.Errorf("bytes-per-second %d: must be 0 (off) or more", *m.BytesPerSecond)
+		}
+		s.BytesPerSecond = *m.BytesPerSecond
+	}
+	if m.Window != "" {
+		d, err := time.ParseDuration(m.Window)
+		if err != nil || d < time.Second || d > 10*time.Minute {
+			return s, fmt.Errorf("window %q: write a duration from \"1s\" to \"10m\", such as \"10s\"", m.Window)
+		}
+		s.Window = d
+	}
+	return s, nil
 }
 
 // DefaultConfig is the configuration without daemon.json or flags.
@@ -188,7 +219,11 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 }
 
 func (c *Config) buildMirrors() error {
-	m, err := mirror.NewConfig(c.RegistryMirrors, c.InsecureRegistries, c.Mirrors)
+	stall, err := c.MirrorStall.stall()
+	if err != nil {
+		return err
+	}
+	m, err := mirror.NewConfig(c.RegistryMirrors, c.InsecureRegistries, c.Mirrors, mirror.WithStall(stall))
 	if err != nil {
 		return err
 	}
@@ -233,6 +268,10 @@ func (c *Config) validate(key string) error {
 		}
 		if p.Addr() == p.Masked().Addr() {
 			return fmt.Errorf("%q is a network, not the bridge's address in it (write 10.213.0.1/16, not 10.213.0.0/16)", c.BIP)
+		}
+	case "mirror-stall":
+		if _, err := c.MirrorStall.stall(); err != nil {
+			return err
 		}
 	case "max-concurrent-downloads":
 		if c.MaxConcurrentDownloads < 1 {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/berthhq/berth/mirror"
 	"github.com/berthhq/berth/runtime/api"
 	"github.com/berthhq/berth/runtime/image"
 )
@@ -27,6 +28,10 @@ type ImageBackend struct {
 	InUse image.InUseFunc
 	// Now is the clock for filters (time.Now when nil).
 	Now func() time.Time
+	// Health is the mirrors' circuit breaker pulls share; nil for none.
+	Health *mirror.Health
+
+	healthStore *healthStore
 }
 
 var _ api.ImageBackend = (*ImageBackend)(nil)
@@ -50,7 +55,7 @@ func apiError(err error, name string) error {
 }
 
 func (b *ImageBackend) Pull(ctx context.Context, ref, platform string, auth *api.AuthConfig, progress api.ProgressFunc) error {
-	opts := image.PullOptions{Transport: b.Transport, Concurrency: b.Concurrency}
+	opts := image.PullOptions{Transport: b.Transport, Concurrency: b.Concurrency, Health: b.Health}
 	if platform != "" {
 		p, err := image.ParsePlatform(platform)
 		if err != nil {
@@ -307,11 +312,28 @@ func NewImageBackend(ctx context.Context, cfg *Config) (api.ImageBackend, error)
 	if err != nil {
 		return nil, err
 	}
+	hs, err := openHealth(cfg.DataRoot)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	// Proxies from daemon.json are in the environment by now, as dockerd
 	// sets them.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = http.ProxyFromEnvironment
-	return &ImageBackend{Store: s, Transport: tr, Concurrency: cfg.MaxConcurrentDownloads}, nil
+	return &ImageBackend{Store: s, Transport: tr, Concurrency: cfg.MaxConcurrentDownloads, Health: hs.health, healthStore: hs}, nil
+}
+
+// MirrorHealth is what the circuit breaker remembers, for /info.
+func (b *ImageBackend) MirrorHealth() ([]mirror.EndpointHealth, string) {
+	if b.Health == nil {
+		return nil, ""
+	}
+	warning := ""
+	if b.healthStore != nil {
+		warning = b.healthStore.warning()
+	}
+	return b.Health.Snapshot(), warning
 }
 
 // Reload applies new mirror settings to pulls that start from now on.
@@ -320,5 +342,10 @@ func (b *ImageBackend) Reload(cfg *Config) error {
 	return nil
 }
 
-// Close releases the store.
-func (b *ImageBackend) Close() error { return b.Store.Close() }
+// Close writes the mirrors' health and releases the store.
+func (b *ImageBackend) Close() error {
+	if b.healthStore != nil {
+		b.healthStore.Close()
+	}
+	return b.Store.Close()
+}

@@ -88,10 +88,32 @@ func (s *system) Info(ctx context.Context) (*api.InfoResponse, error) {
 	if info.DriverStatus == nil {
 		info.DriverStatus = [][2]string{}
 	}
+	mh, warning := s.mirrorHealth()
+	info.MirrorHealth = mh
+	if warning != "" {
+		info.Warnings = append(info.Warnings, "WARNING: "+warning)
+	}
 	if info.Warnings == nil {
 		info.Warnings = []string{}
 	}
 	return info, nil
+}
+
+// mirrorHealth lists the configured endpoints with their health, when the
+// backend remembers it and mirrors are configured.
+func (s *system) mirrorHealth() ([]api.MirrorHealth, string) {
+	c := s.d.config()
+	mh, ok := s.d.images.(mirrorHealther)
+	if !ok || c.Mirror == nil || len(c.Mirror.Registries()) == 0 {
+		return nil, ""
+	}
+	snap, warning := mh.MirrorHealth()
+	return MirrorHealth(c.Mirror, snap, time.Now()), warning
+}
+
+// mirrorHealther is an image backend that remembers its mirrors' health.
+type mirrorHealther interface {
+	MirrorHealth() (snapshot []mirror.EndpointHealth, warning string)
 }
 
 func cgroupVersion(mode string) string {

@@ -8,11 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +59,9 @@ type PullOptions struct {
 	// Concurrency bounds parallel layer downloads (default 3, as dockerd's
 	// max-concurrent-downloads).
 	Concurrency int
+	// Health is the mirrors' circuit breaker, shared by pulls: endpoints
+	// that failed recently are tried after the others. Nil pulls without.
+	Health *mirror.Health
 }
 
 // ErrPlatform is wrapped when an index has no image for the platform.
@@ -87,9 +93,16 @@ func (s *Store) Pull(ctx context.Context, refStr string, opts PullOptions) (*Pul
 	if want == nil {
 		want = HostPlatform()
 	}
+	cfg := s.mirrorConfig()
+	var sopts []mirror.SessionOption
+	if opts.Health != nil {
+		sopts = append(sopts, mirror.WithHealth(opts.Health))
+	}
 	p := &puller{
 		store: s, ref: ref, opts: opts, platform: *want,
-		session: s.mirrorConfig().NewSession(ref.Registry, opts.Transport),
+		session: cfg.NewSession(ref.Registry, opts.Transport, sopts...),
+		stall:   cfg.Stall(),
+		blobT:   map[mirror.Endpoint]http.RoundTripper{},
 	}
 	return p.pull(ctx)
 }
@@ -100,7 +113,15 @@ type puller struct {
 	opts     PullOptions
 	platform v1.Platform
 	session  *mirror.Session
+	stall    mirror.Stall
+
+	mu    sync.Mutex
+	blobT map[mirror.Endpoint]http.RoundTripper // authenticated, per endpoint
 }
+
+// maxRetryWait is the longest Retry-After a pull waits for when no other
+// endpoint is left; a longer one fails the pull, saying when to retry.
+const maxRetryWait = 30 * time.Second
 
 // endpointRef names repo on an endpoint, with tag or digest.
 func (p *puller) endpointRef(ep mirror.Endpoint, tagOrDigest string) (name.Reference, error) {
@@ -117,7 +138,9 @@ func (p *puller) endpointRef(ep mirror.Endpoint, tagOrDigest string) (name.Refer
 	return name.ParseReference(ep.Host+"/"+ep.Repository(p.ref.Repository)+sep+tagOrDigest, nopts...)
 }
 
-func (p *puller) remoteOptions(ctx context.Context, ep mirror.Endpoint) []remote.Option {
+// authFor is the credential for ep: the pull's for the registry itself,
+// the daemon's Docker config for a mirror.
+func (p *puller) authFor(ep mirror.Endpoint) authn.Authenticator {
 	auth := authn.Anonymous
 	if !ep.Mirror && p.opts.Auth != nil {
 		auth = p.opts.Auth
@@ -126,8 +149,12 @@ func (p *puller) remoteOptions(ctx context.Context, ep mirror.Endpoint) []remote
 			auth = a
 		}
 	}
+	return auth
+}
+
+func (p *puller) remoteOptions(ctx context.Context, ep mirror.Endpoint) []remote.Option {
 	return []remote.Option{
-		remote.WithContext(ctx), remote.WithTransport(p.session.Transport(ep)), remote.WithAuth(auth),
+		remote.WithContext(ctx), remote.WithTransport(p.session.Transport(ep)), remote.WithAuth(p.authFor(ep)),
 		// A failing endpoint is left for the next one, not retried: the
 		// session remembers it, and the next mirror is the retry.
 		remote.WithRetryStatusCodes(), remote.WithRetryBackoff(remote.Backoff{Duration: time.Millisecond, Factor: 1, Steps: 1}),
@@ -146,6 +173,10 @@ type resolved struct {
 }
 
 func (p *puller) pull(ctx context.Context) (*PullResult, error) {
+	for _, h := range p.session.CoolingDown() {
+		p.opts.Progress(Progress{Status: fmt.Sprintf("Trying %s last: it failed %s ago (%s)",
+			h.Endpoint, time.Since(h.LastFailure).Round(time.Second), h.LastError)})
+	}
 	tagOrDigest := p.ref.Tag
 	if p.ref.Digest != "" {
 		tagOrDigest = p.ref.Digest
@@ -206,9 +237,18 @@ func (p *puller) pull(ctx context.Context) (*PullResult, error) {
 // config from the first endpoint that serves them.
 func (p *puller) resolve(ctx context.Context, tagOrDigest string) (*resolved, error) {
 	var notFound error
-	for _, ep := range p.session.Candidates() {
+	for {
+		cands := p.session.Candidates()
+		if len(cands) == 0 {
+			if p.waitRetryAfter(ctx) {
+				continue
+			}
+			break
+		}
+		ep := cands[0]
 		res, err := p.resolveAt(ctx, ep, tagOrDigest)
 		if err == nil {
+			p.session.Served(res.manifestDesc.Digest.String(), ep)
 			return res, nil
 		}
 		if ctx.Err() != nil {
@@ -223,14 +263,15 @@ func (p *puller) resolve(ctx context.Context, tagOrDigest string) (*resolved, er
 			if !ep.Mirror {
 				return nil, fmt.Errorf("%w: manifest for %s not found", ErrNotFound, p.ref.Familiar())
 			}
-			// A mirror may lack what the registry has.
+			// A mirror may lack what the registry has; that says
+			// nothing of its health.
 			notFound = err
-			p.session.Fail(ep, "manifest not found")
+			p.session.Miss(ep, "manifest not found")
 		case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || isDenied(terr)):
 			if !ep.Mirror {
 				return nil, fmt.Errorf("pull access denied for %s, repository does not exist or may require 'berth login'", p.ref.FamiliarName())
 			}
-			p.session.Fail(ep, "authentication required")
+			p.session.Miss(ep, "authentication required")
 		default:
 			if !p.session.Failed(ep) {
 				p.session.Fail(ep, shortError(err))
@@ -238,12 +279,45 @@ func (p *puller) resolve(ctx context.Context, tagOrDigest string) (*resolved, er
 		}
 	}
 	if err := p.session.Err(); err != nil {
+		if notFound != nil && allMissed(p.session) {
+			return nil, fmt.Errorf("%w: manifest for %s not found", ErrNotFound, p.ref.Familiar())
+		}
 		return nil, err
 	}
 	if notFound != nil {
 		return nil, fmt.Errorf("%w: manifest for %s not found", ErrNotFound, p.ref.Familiar())
 	}
 	return nil, fmt.Errorf("no endpoint to pull %s from", p.ref.Familiar())
+}
+
+// allMissed reports whether every endpoint lacked the manifest.
+func allMissed(s *mirror.Session) bool {
+	for _, f := range s.Failures() {
+		if f.Reason != "manifest not found" {
+			return false
+		}
+	}
+	return true
+}
+
+// waitRetryAfter waits, when every endpoint has failed, for the one that
+// asked to be retried soonest, if that is soon enough, and makes it a
+// candidate again. It reports whether there is one to try.
+func (p *puller) waitRetryAfter(ctx context.Context) bool {
+	ep, d, ok := p.session.RetryLater()
+	if !ok || d > maxRetryWait {
+		return false
+	}
+	p.opts.Progress(Progress{Status: fmt.Sprintf("Waiting %s: %s asked to be retried then (Retry-After)", d.Round(100*time.Millisecond), ep)})
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	}
+	p.session.Retry(ep)
+	return true
 }
 
 func (p *puller) resolveAt(ctx context.Context, ep mirror.Endpoint, tagOrDigest string) (*resolved, error) {
@@ -422,32 +496,59 @@ func (p *puller) fetchLayers(ctx context.Context, res *resolved, chains []string
 	return g.Wait()
 }
 
+// blobDownload is one layer's download across endpoints: what is in the
+// spool, hashed as it arrived.
+type blobDownload struct {
+	h         hash.Hash
+	n         int64
+	from      []mirror.Endpoint // the endpoints whose bytes are in the spool
+	resumedAt int64
+	why       string // why the previous endpoint was left
+	restarted bool   // started over once after a wrong digest
+}
+
+func (b *blobDownload) reset() {
+	b.h, b.n, b.from, b.resumedAt, b.why = sha256.New(), 0, nil, 0, ""
+}
+
+// errWrongDigest is a blob whose bytes do not hash to its digest.
+var errWrongDigest = errors.New("wrong digest")
+
 // download fetches one layer blob into sp from the first endpoint that
-// serves it whole, preferring the one that served the manifest. The spool
-// is rewound when an endpoint fails part way.
+// serves it, preferring the one that served the manifest. An endpoint that
+// fails part way (refused, cut, stalled below the floor) is left for the
+// next, which resumes at the offset reached with a Range request, or reads
+// past what the spool has if it ignores ranges. Bytes with the wrong
+// digest are thrown away and the blob fetched again from the next
+// endpoint; the unpacker starts over with them.
 func (p *puller) download(ctx context.Context, first mirror.Endpoint, d v1.Descriptor, sp *spool) error {
 	short := shortID(d.Digest.String())
-	eps := []mirror.Endpoint{first}
-	for _, ep := range p.session.Candidates() {
-		if ep != first {
-			eps = append(eps, ep)
+	st := &blobDownload{}
+	st.reset()
+	for {
+		ep, ok := p.nextEndpoint(first)
+		if !ok {
+			if p.waitRetryAfter(ctx) {
+				continue
+			}
+			if err := p.session.Err(); err != nil {
+				return err
+			}
+			return fmt.Errorf("layer %s: no endpoint serves it", short)
 		}
-	}
-	for _, ep := range eps {
-		if p.session.Failed(ep) {
-			continue
+		if st.n > 0 {
+			st.resumedAt = st.n
+			p.opts.Progress(Progress{ID: short, Status: fmt.Sprintf("Resuming at %s from %s (%s)", humanBytes(st.n), ep, st.why)})
 		}
-		if sp.written() > 0 {
-			// The reader has consumed bytes from a failed endpoint:
-			// restarting would hand it a second copy.
-			return fmt.Errorf("layer %s: %s failed part way; pull again", short, ep)
-		}
-		err := p.downloadFrom(ctx, ep, d, sp)
+		err := p.downloadFrom(ctx, ep, d, sp, st)
 		if err == nil {
 			p.session.Served(d.Digest.String(), ep)
 			status := "Download complete"
 			if ep.Mirror {
 				status += " from " + ep.String()
+			}
+			if st.resumedAt > 0 {
+				status += fmt.Sprintf(" (resumed at %s)", humanBytes(st.resumedAt))
 			}
 			p.opts.Progress(Progress{ID: short, Status: status})
 			return nil
@@ -455,58 +556,205 @@ func (p *puller) download(ctx context.Context, first mirror.Endpoint, d v1.Descr
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if !p.session.Failed(ep) {
+		if errors.Is(err, errWrongDigest) {
+			if rerr := sp.reset(); rerr != nil {
+				return rerr
+			}
+			spliced := len(st.from) > 1
+			st.reset()
+			p.opts.Progress(Progress{ID: short, Status: "Downloading again: " + shortError(err)})
+			if spliced && !st.restarted {
+				// Which endpoint's part was wrong is unknown: fetch it
+				// whole, once, before blaming the last one.
+				st.restarted = true
+				continue
+			}
+			p.session.Fail(ep, "served a layer with the wrong digest")
+			continue
+		}
+		st.why = ep.String() + ": " + shortError(err)
+		var terr *transport.Error
+		switch {
+		case p.session.Failed(ep):
+		case errors.As(err, &terr) && isNotFound(terr) && ep.Mirror:
+			p.session.Miss(ep, "layer not found")
+		default:
 			p.session.Fail(ep, shortError(err))
 		}
 	}
-	if err := p.session.Err(); err != nil {
-		return err
-	}
-	return fmt.Errorf("layer %s: no endpoint serves it", short)
 }
 
-func (p *puller) downloadFrom(ctx context.Context, ep mirror.Endpoint, d v1.Descriptor, sp *spool) error {
-	r, err := p.endpointRef(ep, d.Digest.String())
-	if err != nil {
-		return err
+// nextEndpoint is first while it has not failed, else the next candidate.
+func (p *puller) nextEndpoint(first mirror.Endpoint) (mirror.Endpoint, bool) {
+	cands := p.session.Candidates()
+	if slices.Contains(cands, first) {
+		return first, true
 	}
-	l, err := remote.Layer(r.(name.Digest), p.remoteOptions(ctx, ep)...)
-	if err != nil {
-		return err
+	if len(cands) == 0 {
+		return mirror.Endpoint{}, false
 	}
-	rc, err := l.Compressed()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
+	return cands[0], true
+}
+
+// downloadFrom appends the blob's bytes from st.n on to sp.
+func (p *puller) downloadFrom(ctx context.Context, ep mirror.Endpoint, d v1.Descriptor, sp *spool, st *blobDownload) error {
 	short := shortID(d.Digest.String())
-	h := sha256.New()
-	pw := &progressWriter{report: func(n int64) {
-		p.opts.Progress(Progress{ID: short, Status: "Downloading", Current: n, Total: d.Size})
-	}}
-	buf := make([]byte, 256<<10)
-	n, err := io.CopyBuffer(io.MultiWriter(sp, h, pw), rc, buf)
-	if err != nil {
-		return fmt.Errorf("downloading layer %s: %w", short, err)
+	if d.Size <= 0 || st.n < d.Size {
+		body, start, err := p.openBlob(ctx, ep, d, st.n)
+		if err != nil {
+			return err
+		}
+		body = p.stall.Watch(body)
+		defer body.Close()
+		if skip := st.n - start; skip > 0 {
+			// The endpoint ignores ranges: read past what the spool has.
+			if _, err := io.CopyN(io.Discard, body, skip); err != nil {
+				return p.bodyError(ep, short, err)
+			}
+		}
+		st.from = append(st.from, ep)
+		pw := &progressWriter{n: st.n, report: func(n int64) {
+			p.opts.Progress(Progress{ID: short, Status: "Downloading", Current: n, Total: d.Size})
+		}}
+		buf := make([]byte, 256<<10)
+		n, err := io.CopyBuffer(io.MultiWriter(sp, st.h, pw), body, buf)
+		st.n += n
+		if err != nil {
+			return p.bodyError(ep, short, err)
+		}
+		pw.flush()
 	}
-	pw.flush()
-	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != d.Digest.String() || (d.Size > 0 && n != d.Size) {
-		p.session.Fail(ep, "served a layer with the wrong digest")
-		return fmt.Errorf("layer %s from %s: digest %s, want %s", short, ep, got, d.Digest)
+	if d.Size > 0 && st.n < d.Size {
+		return fmt.Errorf("layer %s ended after %d of %d bytes", short, st.n, d.Size)
+	}
+	if got := "sha256:" + hex.EncodeToString(st.h.Sum(nil)); got != d.Digest.String() || (d.Size > 0 && st.n != d.Size) {
+		return fmt.Errorf("layer %s from %s: %w: %s, want %s", short, ep, errWrongDigest, got, d.Digest)
 	}
 	p.opts.Progress(Progress{ID: short, Status: "Verifying Checksum"})
 	return nil
 }
 
+// bodyError fails ep for a body that broke off, naming a stall as such.
+func (p *puller) bodyError(ep mirror.Endpoint, short string, err error) error {
+	var se *mirror.StallError
+	if errors.As(err, &se) {
+		p.session.Fail(ep, se.Error())
+	}
+	return fmt.Errorf("downloading layer %s: %w", short, err)
+}
+
+// openBlob GETs the blob from ep, asking for the bytes from off on. start
+// is where the body begins: off, or 0 from an endpoint that ignores ranges.
+func (p *puller) openBlob(ctx context.Context, ep mirror.Endpoint, d v1.Descriptor, off int64) (io.ReadCloser, int64, error) {
+	tr, reg, err := p.blobTransport(ctx, ep)
+	if err != nil {
+		return nil, 0, err
+	}
+	u := url.URL{Scheme: reg.Scheme(), Host: reg.RegistryStr(), Path: "/v2/" + ep.Repository(p.ref.Repository) + "/blobs/" + d.Digest.String()}
+	client := &http.Client{Transport: tr}
+	get := func(rng string) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			return nil, err
+		}
+		if rng != "" {
+			req.Header.Set("Range", rng)
+		}
+		return client.Do(req)
+	}
+	rng := ""
+	if off > 0 {
+		// Both ends: some registries take no open-ended range.
+		rng = fmt.Sprintf("bytes=%d-", off)
+		if d.Size > 0 {
+			rng = fmt.Sprintf("bytes=%d-%d", off, d.Size-1)
+		}
+	}
+	resp, err := get(rng)
+	if err == nil && resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && rng != "" {
+		resp.Body.Close()
+		resp, err = get("")
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return resp.Body, 0, nil
+	case http.StatusPartialContent:
+		var first, last, size int64
+		if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-%d/%d", &first, &last, &size); err != nil || first != off {
+			resp.Body.Close()
+			p.session.Fail(ep, "answered a Range request with "+resp.Header.Get("Content-Range"))
+			return nil, 0, fmt.Errorf("asked for bytes %d- of layer %s, got %q", off, shortID(d.Digest.String()), resp.Header.Get("Content-Range"))
+		}
+		return resp.Body, off, nil
+	}
+	defer resp.Body.Close()
+	return nil, 0, transport.CheckError(resp, http.StatusOK, http.StatusPartialContent)
+}
+
+// blobTransport is ep's transport with the token flow done, once per pull
+// and endpoint.
+func (p *puller) blobTransport(ctx context.Context, ep mirror.Endpoint) (http.RoundTripper, name.Registry, error) {
+	var nopts []name.Option
+	if ep.Insecure {
+		nopts = append(nopts, name.Insecure)
+	}
+	reg, err := name.NewRegistry(ep.Host, nopts...)
+	if err != nil {
+		return nil, reg, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t, ok := p.blobT[ep]; ok {
+		return t, reg, nil
+	}
+	scope := reg.Repo(ep.Repository(p.ref.Repository)).Scope(transport.PullScope)
+	t, err := transport.NewWithContext(ctx, reg, p.authFor(ep), p.session.Transport(ep), []string{scope})
+	if err != nil {
+		return nil, reg, err
+	}
+	p.blobT[ep] = t
+	return t, reg, nil
+}
+
+// humanBytes is a byte count for progress lines.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
 // unpack applies layer i from its spool as the bytes arrive, checks its
-// DiffID, and commits it once the download is verified.
+// DiffID, and commits it once the download is verified. If the download
+// starts over (its bytes were wrong), so does the unpacking.
 func (p *puller) unpack(ctx context.Context, work string, i int, d v1.Descriptor, diffID string, chains []string, sp *spool) error {
 	s := p.store
 	short := shortID(d.Digest.String())
 	p.opts.Progress(Progress{ID: short, Status: "Extracting", Total: d.Size})
 	dir := filepath.Join(work, fmt.Sprintf("layer-%d", i))
-	lr, err := s.applyLayer(ctx, sp.reader(ctx), d.MediaType, dir, chains[:i+1], diffID)
-	if err != nil {
+	var lr *layerRecord
+	for {
+		gen := sp.generation()
+		var err error
+		lr, err = s.applyLayer(ctx, sp.reader(ctx), d.MediaType, dir, chains[:i+1], diffID)
+		if err == nil {
+			break
+		}
+		if sp.restarted(gen) {
+			if err := os.RemoveAll(dir); err != nil {
+				return err
+			}
+			continue
+		}
+		if derr := sp.wait(); derr != nil {
+			return derr
+		}
 		return fmt.Errorf("layer %s: %w", short, err)
 	}
 	if err := sp.wait(); err != nil {

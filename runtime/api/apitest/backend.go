@@ -114,6 +114,18 @@ func (b *Backend) find(name string) (int, error) {
 	return -1, api.NotFoundf("No such image: %s", name)
 }
 
+// lookup resolves name without recording a call: the container backend
+// asks it at create.
+func (b *Backend) lookup(name string) (Image, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i, err := b.find(name)
+	if err != nil {
+		return Image{}, err
+	}
+	return b.images[i], nil
+}
+
 // Pull adds Remote[ref] after reporting Docker-like progress.
 func (b *Backend) Pull(ctx context.Context, ref, platform string, auth *api.AuthConfig, progress api.ProgressFunc) error {
 	b.mu.Lock()
