@@ -78,6 +78,7 @@ engine, which speaks the Docker Engine API.`,
 	)
 	root.AddCommand(imageCommands(streams, g)...)
 	root.AddCommand(containerCommands(streams, g)...)
+	root.AddCommand(containerInternalCommands()...)
 	return root
 }
 

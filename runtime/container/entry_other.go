@@ -1,0 +1,39 @@
+//go:build !linux
+
+package container
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+var errPlatform = fmt.Errorf("%w (this is %s)", ErrUnsupported, runtime.GOOS)
+
+type sealedExe struct{}
+
+func sealExecutable(string) (*sealedExe, error) { return nil, errPlatform }
+
+func (*sealedExe) close() {}
+
+func socketAddr(dir string) (string, func(), error) {
+	return filepath.Join(dir, monitorSock), func() {}, nil
+}
+
+func (e *Engine) spawnMonitor(context.Context, *launch) (*os.Process, error) {
+	return nil, errPlatform
+}
+
+// MonitorMain is Linux's; elsewhere it says so.
+func MonitorMain(args []string) int {
+	fmt.Fprintln(os.Stderr, errPlatform)
+	return 125
+}
+
+// InitMain is Linux's; elsewhere it says so.
+func InitMain(args []string) int {
+	fmt.Fprintln(os.Stderr, errPlatform)
+	return 125
+}

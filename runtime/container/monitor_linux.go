@@ -1,0 +1,430 @@
+package container
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berthhq/berth/runtime/cgroup"
+)
+
+// MonitorMain is the hidden verb "container-monitor <container dir>": one
+// per running container, in a session of its own. It reads the launch
+// from fd 3, creates the cgroup, starts the init in new namespaces, logs
+// the container's output, reports "ok" or "err <code> <message>" on fd 4,
+// answers the control socket, and after the container exits records the
+// final state, removes the cgroup and exits. It returns the process's exit
+// code.
+func MonitorMain(args []string) int {
+	// Small and steady: a monitor holds little and lives long.
+	debug.SetGCPercent(20)
+	// Pdeathsig (the container dies with its monitor) follows the thread
+	// that forked the init: keep that thread for the process's life.
+	runtime.LockOSThread()
+	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGPIPE)
+	report := os.NewFile(4, "report")
+	cfg := os.NewFile(3, "launch")
+	if len(args) != 1 || report == nil || cfg == nil {
+		fmt.Fprintln(os.Stderr, "container-monitor is started by the Berth engine, not by hand")
+		return 2
+	}
+	var l launch
+	err := json.NewDecoder(cfg).Decode(&l)
+	cfg.Close()
+	if err != nil {
+		fmt.Fprintf(report, "err %d reading the launch: %v\n", ExitEngineError, err)
+		return 1
+	}
+	m := &monitor{l: &l, report: report}
+	return m.run()
+}
+
+type monitor struct {
+	l      *launch
+	report *os.File
+	cg     *cgroup.Manager
+	proc   *os.Process
+
+	mu      sync.Mutex
+	state   State
+	done    bool
+	waiters []net.Conn
+}
+
+// fail reports a start failure, records it, and returns the exit code.
+func (m *monitor) fail(code int, msg string) int {
+	m.setState(State{Status: StatusCreated, ExitCode: code, Error: msg})
+	if m.cg != nil {
+		if m.proc != nil {
+			m.cg.Kill(unix.SIGKILL)
+		}
+		m.cg.Destroy()
+	}
+	fmt.Fprintf(m.report, "err %d %s\n", code, strings.ReplaceAll(msg, "\n", " "))
+	m.report.Close()
+	return 1
+}
+
+func (m *monitor) setState(s State) {
+	m.mu.Lock()
+	m.state = s
+	m.mu.Unlock()
+	writeState(m.l.Dir, s)
+}
+
+func (m *monitor) run() int {
+	l := m.l
+	ln, err := m.listen()
+	if err != nil {
+		return m.fail(ExitEngineError, err.Error())
+	}
+	defer func() {
+		ln.Close()
+		os.Remove(filepath.Join(l.Dir, monitorSock))
+	}()
+
+	cg, err := cgroup.New(l.CgroupRoot, l.CgroupMode, l.ID, cgroup.Parent(l.CgroupParent))
+	if err != nil {
+		return m.fail(ExitEngineError, err.Error())
+	}
+	m.cg = cg
+	// v1 and hybrid: the cgroup is made while the init starts (it waits
+	// for its plan until it is in the cgroup); v2 clones into it.
+	created := make(chan error, 1)
+	if l.CgroupMode == cgroup.ModeV2 {
+		if err := cg.Create(l.Resources); err != nil {
+			return m.fail(ExitEngineError, err.Error())
+		}
+		close(created)
+	} else {
+		go func() { created <- cg.Create(l.Resources) }()
+	}
+
+	var logger *jsonLogger
+	var outR, outW, errR, errW *os.File
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return m.fail(ExitEngineError, err.Error())
+	}
+	if l.LogPath != "" {
+		if logger, err = openJSONLog(l.LogPath, l.LogMaxSize, l.LogMaxFile); err != nil {
+			return m.fail(ExitEngineError, err.Error())
+		}
+		if outR, outW, err = os.Pipe(); err != nil {
+			return m.fail(ExitEngineError, err.Error())
+		}
+		if errR, errW, err = os.Pipe(); err != nil {
+			return m.fail(ExitEngineError, err.Error())
+		}
+	} else {
+		outW, errW = openDevNullW(), openDevNullW()
+	}
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return m.fail(ExitEngineError, err.Error())
+	}
+	planR, planW, err := os.Pipe()
+	if err != nil {
+		return m.fail(ExitEngineError, err.Error())
+	}
+
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID)
+	if l.NewNet {
+		flags |= unix.CLONE_NEWNET
+	}
+	attr := &syscall.SysProcAttr{Cloneflags: flags, Pdeathsig: syscall.SIGKILL}
+	if l.CgroupMode == cgroup.ModeV2 {
+		// Born in its cgroup: CLONE_INTO_CGROUP.
+		fd, err := cg.DirFD()
+		if err != nil {
+			return m.fail(ExitEngineError, err.Error())
+		}
+		defer unix.Close(fd)
+		attr.UseCgroupFD, attr.CgroupFD = true, fd
+	}
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe", // the sealed memfd this monitor runs from
+		Args:        []string{"berth", "container-init"},
+		Env:         roleEnv,
+		Stdin:       devnull,
+		Stdout:      outW,
+		Stderr:      errW,
+		ExtraFiles:  []*os.File{statusW, planR},
+		SysProcAttr: attr,
+	}
+	err = cmd.Start()
+	for _, f := range []*os.File{devnull, outW, errW, statusW, planR} {
+		f.Close()
+	}
+	if cerr := <-created; cerr != nil {
+		if err == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		return m.fail(ExitEngineError, cerr.Error())
+	}
+	if err != nil {
+		return m.fail(ExitEngineError, fmt.Sprintf("starting the container's init: %v", err))
+	}
+	m.proc = cmd.Process
+	if l.CgroupMode != cgroup.ModeV2 {
+		// The v1 handshake: the init waits on the plan pipe, so it joins
+		// the cgroup before it does anything for the container.
+		if err := cg.AddProc(cmd.Process.Pid); err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return m.fail(ExitEngineError, err.Error())
+		}
+	}
+	go func() {
+		json.NewEncoder(planW).Encode(&l.Init)
+		planW.Close()
+	}()
+	var pumps sync.WaitGroup
+	if logger != nil {
+		pumps.Add(2)
+		go func() { defer pumps.Done(); logger.pump("stdout", outR) }()
+		go func() { defer pumps.Done(); logger.pump("stderr", errR) }()
+	}
+
+	status, _ := io.ReadAll(statusR)
+	statusR.Close()
+	started := false
+	var initErr string
+	for _, line := range strings.Split(strings.TrimSpace(string(status)), "\n") {
+		switch {
+		case line == "ok" || line == "exec":
+			started = true
+		case strings.HasPrefix(line, "err "):
+			initErr = strings.TrimPrefix(line, "err ")
+		}
+	}
+	if initErr != "" || !started {
+		ws, _ := cmd.Process.Wait()
+		waitPumps(&pumps)
+		if logger != nil {
+			logger.close()
+		}
+		if initErr == "" {
+			return m.fail(ExitEngineError, fmt.Sprintf("the container's init exited before starting the command (%v): see the container's log", ws))
+		}
+		code, msg, _ := strings.Cut(initErr, " ")
+		n, _ := strconv.Atoi(code)
+		if n == 0 {
+			n = ExitEngineError
+		}
+		return m.fail(n, msg)
+	}
+
+	m.setState(State{Status: StatusRunning, Pid: cmd.Process.Pid, StartedAt: time.Now().UTC(), MonitorPid: os.Getpid()})
+	io.WriteString(m.report, "ok\n")
+	m.report.Close()
+	go m.serve(ln)
+	// What starting took (the launch, the binary's package state) is
+	// garbage now: give it back, the monitor lives as long as the
+	// container.
+	debug.FreeOSMemory()
+
+	ws, err := cmd.Process.Wait()
+	finished := time.Now().UTC()
+	code := exitUnknownStatus
+	if err == nil {
+		if w, ok := ws.Sys().(syscall.WaitStatus); ok {
+			code = waitCode(w)
+		}
+	}
+	waitPumps(&pumps)
+	if logger != nil {
+		logger.close()
+	}
+	oom, _ := cg.OOMKilled()
+	var errMsg string
+	if err := cg.Destroy(); err != nil {
+		errMsg = err.Error()
+	}
+	m.mu.Lock()
+	st := m.state
+	m.mu.Unlock()
+	m.setState(State{Status: StatusExited, ExitCode: code, OOMKilled: oom, Error: errMsg, StartedAt: st.StartedAt, FinishedAt: finished})
+
+	m.mu.Lock()
+	m.done = true
+	for _, c := range m.waiters {
+		io.WriteString(c, "ok\n")
+		c.Close()
+	}
+	m.waiters = nil
+	m.mu.Unlock()
+	return 0
+}
+
+// waitPumps gives the log pumps a moment to drain: every writer is gone
+// once the container's PID 1 is, but a descriptor passed elsewhere could
+// keep a pipe open.
+func waitPumps(wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+}
+
+func openDevNullW() *os.File {
+	f, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	return f
+}
+
+// waitCode is the exit code Docker reports: the status, or 128+signal.
+func waitCode(w syscall.WaitStatus) int {
+	switch {
+	case w.Exited():
+		return w.ExitStatus()
+	case w.Signaled():
+		return exitSignalOffset + int(w.Signal())
+	}
+	return exitUnknownStatus
+}
+
+func (m *monitor) listen() (net.Listener, error) {
+	p := filepath.Join(m.l.Dir, monitorSock)
+	os.Remove(p)
+	addr, done, err := socketAddr(m.l.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	ln, err := net.Listen("unix", addr)
+	if err != nil {
+		return nil, fmt.Errorf("the monitor's control socket: %w", err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	return ln, nil
+}
+
+func (m *monitor) serve(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		go m.handle(c)
+	}
+}
+
+func (m *monitor) handle(c net.Conn) {
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReaderSize(c, 64).ReadString('\n')
+	if err != nil {
+		c.Close()
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		c.Close()
+		return
+	}
+	reply := func(err error) {
+		if err != nil {
+			fmt.Fprintf(c, "err %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		} else {
+			io.WriteString(c, "ok\n")
+		}
+		c.Close()
+	}
+	switch f[0] {
+	case "wait":
+		m.mu.Lock()
+		if m.done {
+			m.mu.Unlock()
+			reply(nil)
+			return
+		}
+		m.waiters = append(m.waiters, c)
+		m.mu.Unlock()
+	case "ping":
+		fmt.Fprintf(c, "ok %d\n", m.proc.Pid)
+		c.Close()
+	case "kill":
+		if len(f) < 2 {
+			reply(errors.New("kill needs a signal number"))
+			return
+		}
+		n, err := strconv.Atoi(f[1])
+		if err != nil {
+			reply(fmt.Errorf("bad signal %q", f[1]))
+			return
+		}
+		reply(m.kill(syscall.Signal(n), len(f) > 2 && f[2] == "thaw"))
+	case "pause":
+		reply(m.pause(true))
+	case "unpause":
+		reply(m.pause(false))
+	default:
+		reply(fmt.Errorf("unknown request %q", f[0]))
+	}
+}
+
+func (m *monitor) kill(sig syscall.Signal, thaw bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.done {
+		return errNotRunning
+	}
+	if err := m.proc.Signal(sig); err != nil {
+		if errors.Is(err, os.ErrProcessDone) {
+			return errNotRunning
+		}
+		return err
+	}
+	if m.state.Status == StatusPaused && (thaw || sig == syscall.SIGKILL) {
+		// A frozen process acts on the signal only once thawed.
+		if err := m.cg.Thaw(); err != nil {
+			return err
+		}
+		m.state.Status = StatusRunning
+		writeState(m.l.Dir, m.state)
+	}
+	return nil
+}
+
+func (m *monitor) pause(on bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.done {
+		return errNotRunning
+	}
+	if on {
+		if err := m.cg.Freeze(); err != nil {
+			return err
+		}
+		m.state.Status = StatusPaused
+	} else {
+		if err := m.cg.Thaw(); err != nil {
+			return err
+		}
+		m.state.Status = StatusRunning
+	}
+	return writeState(m.l.Dir, m.state)
+}
