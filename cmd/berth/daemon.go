@@ -17,6 +17,11 @@ import (
 // init function); a binary without it refuses to start the daemon.
 var newImageBackend daemon.NewImagesFunc
 
+// newContainerBackend builds the container engine over the image store;
+// set like newImageBackend. A binary (or test) without it serves images
+// alone.
+var newContainerBackend daemon.NewContainersFunc
+
 // DaemonOptions are the flags of `berth daemon`.
 type DaemonOptions struct {
 	ConfigFile string
@@ -99,10 +104,11 @@ func runDaemon(ctx context.Context, opts *DaemonOptions) error {
 	logger := slog.New(slog.NewTextHandler(opts.Streams.ErrOut, &slog.HandlerOptions{Level: level}))
 	v := currentVersion().Client
 	return daemon.Run(ctx, cfg, daemon.Options{
-		NewImages:  newImageBackend,
-		ConfigFile: opts.ConfigFile,
-		Flags:      opts.Flags,
-		Version:    v.Version, GitCommit: v.GitCommit, BuildTime: v.BuildTime,
+		NewImages:     newImageBackend,
+		NewContainers: newContainerBackend,
+		ConfigFile:    opts.ConfigFile,
+		Flags:         opts.Flags,
+		Version:       v.Version, GitCommit: v.GitCommit, BuildTime: v.BuildTime,
 		Logger: logger, LogLevel: level,
 	})
 }

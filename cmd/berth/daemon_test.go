@@ -198,7 +198,10 @@ func TestDockerCLI(t *testing.T) {
 	backend.Remote["alpine:3.19"] = apitest.NewImage("alpine", 3_400_000, time.Now(), "alpine:3.19")
 	saved := newImageBackend
 	newImageBackend = func(context.Context, *daemon.Config) (api.ImageBackend, error) { return backend, nil }
-	t.Cleanup(func() { newImageBackend = saved })
+	// The test image backend has no store for containers to run from.
+	savedContainers := newContainerBackend
+	newContainerBackend = nil
+	t.Cleanup(func() { newImageBackend, newContainerBackend = saved, savedContainers })
 
 	var logs syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())

@@ -22,8 +22,13 @@ import (
 // process, pulling through an in-process registry that stands in for
 // Docker Hub (fallback off: nothing leaves the machine).
 type engine struct {
-	bin, sock, data, cfgDir string
-	reg                     *testvm.Registry
+	bin, sock, data, cfgDir, cfgFile string
+	reg                              *testvm.Registry
+
+	// The daemon process that runs now (nil between stop and start).
+	cmd    *exec.Cmd
+	exited chan error
+	logs   *syncBuffer
 }
 
 func buildBerth(t *testing.T, dir string) string {
@@ -47,33 +52,26 @@ func startRealEngine(t *testing.T) *engine {
 	os.Mkdir(e.cfgDir, 0o700)
 	e.reg = testvm.NewRegistry(t, "")
 	cfg := fmt.Sprintf(`{"mirrors": {"docker.io": {"endpoints": [{"url": %q}], "fallback": false}}}`, e.reg.Server.URL)
-	cfgFile := filepath.Join(dir, "daemon.json")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
+	e.cfgFile = filepath.Join(dir, "daemon.json")
+	if err := os.WriteFile(e.cfgFile, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
-	cmd := exec.Command(e.bin, "daemon", "-H", "unix://"+e.sock, "--data-root", e.data, "--config-file", cfgFile, "--group", "root")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
+	e.start(t)
+	t.Cleanup(func() { e.stop(t) })
+	return e
+}
+
+// start runs the daemon and waits until it answers.
+func (e *engine) start(t *testing.T) {
+	t.Helper()
+	e.logs = &syncBuffer{}
+	e.cmd = exec.Command(e.bin, "daemon", "-H", "unix://"+e.sock, "--data-root", e.data, "--config-file", e.cfgFile, "--group", "root")
+	e.cmd.Stdout, e.cmd.Stderr = e.logs, e.logs
+	if err := e.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("berth daemon exited with %v:\n%s", err, logs.String())
-			}
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("berth daemon did not stop on SIGINT:\n%s", logs.String())
-		}
-		if _, err := os.Lstat(e.sock); !os.IsNotExist(err) {
-			t.Errorf("socket left behind: %v", err)
-		}
-	})
+	e.exited = make(chan error, 1)
+	go func(cmd *exec.Cmd, exited chan error) { exited <- cmd.Wait() }(e.cmd, e.exited)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		if _, err := os.Stat(e.sock); err == nil {
@@ -82,16 +80,51 @@ func startRealEngine(t *testing.T) *engine {
 			}
 		}
 		select {
-		case err := <-exited:
-			t.Fatalf("berth daemon exited: %v\n%s", err, logs.String())
+		case err := <-e.exited:
+			t.Fatalf("berth daemon exited: %v\n%s", err, e.logs.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("berth daemon did not answer:\n%s", logs.String())
+			t.Fatalf("berth daemon did not answer:\n%s", e.logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return e
+}
+
+// stop stops the daemon as systemd does (SIGINT here) and checks that it
+// exits cleanly and removes its socket; a stopped daemon is left alone.
+func (e *engine) stop(t *testing.T) {
+	t.Helper()
+	if e.cmd == nil {
+		return
+	}
+	e.cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-e.exited:
+		if err != nil {
+			t.Errorf("berth daemon exited with %v:\n%s", err, e.logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		e.cmd.Process.Kill()
+		<-e.exited
+		t.Errorf("berth daemon did not stop on SIGINT:\n%s", e.logs.String())
+	}
+	e.cmd = nil
+	if _, err := os.Lstat(e.sock); !os.IsNotExist(err) {
+		t.Errorf("socket left behind: %v", err)
+	}
+}
+
+// kill ends the daemon with SIGKILL, as a crash or the OOM killer would:
+// nothing of it runs its shutdown.
+func (e *engine) kill(t *testing.T) {
+	t.Helper()
+	if e.cmd == nil {
+		t.Fatal("kill: the daemon is not running")
+	}
+	e.cmd.Process.Kill()
+	<-e.exited
+	e.cmd = nil
 }
 
 // berth runs the real berth client against the engine.

@@ -42,6 +42,10 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	removeCgroupParent()
+	if store != nil {
+		store.Close()
+		os.RemoveAll(storeDir)
+	}
 	os.Exit(code)
 }
 
@@ -66,6 +70,7 @@ func requireRoot(t testing.TB) {
 var (
 	storeOnce sync.Once
 	store     *image.Store
+	storeDir  string // removed by TestMain
 	storeErr  error
 )
 
@@ -80,6 +85,7 @@ func images(t testing.TB) *image.Store {
 			storeErr = err
 			return
 		}
+		storeDir = dir
 		store, storeErr = image.Open(dir)
 		if storeErr != nil {
 			return

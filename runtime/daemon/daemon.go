@@ -23,6 +23,11 @@ import (
 // NewImagesFunc builds the image backend once the data root is ready.
 type NewImagesFunc func(ctx context.Context, cfg *Config) (api.ImageBackend, error)
 
+// NewContainersFunc builds the container backend once the image backend
+// is open. It may return no backend (nil, nil) where containers cannot
+// run; the container routes then answer 501.
+type NewContainersFunc func(ctx context.Context, cfg *Config, images api.ImageBackend, log *slog.Logger) (api.ContainerBackend, error)
+
 // Reloader is implemented by an image backend that takes new settings
 // (mirrors, insecure registries, max-concurrent-downloads) without a
 // restart; Run calls it on SIGHUP with the new, validated configuration.
@@ -36,6 +41,10 @@ type Options struct {
 	// NewImages builds the image backend; required. A backend that is an
 	// io.Closer is closed at shutdown.
 	NewImages NewImagesFunc
+	// NewContainers builds the container backend; nil serves images
+	// alone. A backend that is an io.Closer is closed at shutdown, before
+	// the image backend.
+	NewContainers NewContainersFunc
 	// ConfigFile is reread on SIGHUP ("" disables reloading) and Flags
 	// applied to it again.
 	ConfigFile string
@@ -59,6 +68,8 @@ type daemon struct {
 	log    *slog.Logger
 	cfg    atomic.Pointer[Config]
 	images api.ImageBackend
+	// containers is nil when the daemon runs without a container engine.
+	containers api.ContainerBackend
 
 	mu        sync.Mutex
 	extraWarn []string
@@ -85,8 +96,8 @@ func (d *daemon) warn(msg string) {
 	d.mu.Unlock()
 }
 
-// Run is the engine: it prepares the data root, builds the image backend,
-// serves the API on the configured sockets (or those systemd passes),
+// Run is the engine: it prepares the data root, builds the image backend
+// and the container backend over it, serves the API on the configured sockets (or those systemd passes),
 // reloads the mirror settings on SIGHUP and shuts down gracefully when ctx
 // ends or on SIGTERM/SIGINT: no new connections, requests in flight given
 // ShutdownTimeout to finish, its sockets removed.
@@ -145,6 +156,18 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 	}
 	d.images = images
 
+	if opts.NewContainers != nil {
+		containers, err := opts.NewContainers(ctx, cfg, images, d.log)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("opening the container engine: %w", err)
+		}
+		if c, ok := containers.(io.Closer); ok {
+			defer c.Close()
+		}
+		d.containers = containers
+	}
+
 	facts, err := distro.Detect(ctx, "/", distro.WithDataRoot(cfg.DataRoot))
 	if err != nil {
 		closeAll()
@@ -152,9 +175,14 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 	}
 	hostname, _ := os.Hostname()
 	sys := &system{d: d, facts: facts, id: id, hostname: hostname}
-	srv, err := api.NewServer(images, sys,
+	serverOpts := []api.ServerOption{
 		api.WithLogger(d.log), api.WithEngineVersion(opts.Version),
-		api.WithAuth(&api.RegistryAuth{Insecure: func(host string) bool { return d.config().Mirror.Insecure(host) }}))
+		api.WithAuth(&api.RegistryAuth{Insecure: func(host string) bool { return d.config().Mirror.Insecure(host) }}),
+	}
+	if d.containers != nil {
+		serverOpts = append(serverOpts, api.WithContainers(d.containers))
+	}
+	srv, err := api.NewServer(images, sys, serverOpts...)
 	if err != nil {
 		closeAll()
 		return err

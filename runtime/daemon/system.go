@@ -50,8 +50,8 @@ func (s *system) Info(ctx context.Context) (*api.InfoResponse, error) {
 		ID:     s.id,
 		Images: len(imgs),
 		Driver: "overlay2",
-		// Volumes and networks arrive with their issues; json-file is the
-		// log format containers will write.
+		// Networks arrive with their issue; the local volume driver is
+		// the container engine's (below); json-file is the log format.
 		Plugins:            api.PluginsInfo{Volume: []string{}, Network: []string{}, Log: []string{"json-file"}},
 		Debug:              c.Debug,
 		NFd:                openFiles(),
@@ -78,6 +78,24 @@ func (s *system) Info(ctx context.Context) (*api.InfoResponse, error) {
 		ServerVersion:      s.d.opts.Version,
 		Swarm:              api.SwarmInfo{LocalNodeState: "inactive"},
 		Warnings:           slices.Clone(s.d.warnings()),
+	}
+	if s.d.containers != nil {
+		list, err := s.d.containers.List(ctx, false)
+		if err != nil {
+			return nil, fmt.Errorf("counting containers: %w", err)
+		}
+		info.Plugins.Volume = []string{"local"}
+		info.Containers = len(list)
+		for _, c := range list {
+			switch {
+			case c.State.Paused:
+				info.ContainersPaused++
+			case c.State.Running:
+				info.ContainersRunning++
+			default:
+				info.ContainersStopped++
+			}
+		}
 	}
 	if f.Storage.FSType != "" {
 		info.DriverStatus = append(info.DriverStatus, [2]string{"Backing Filesystem", f.Storage.FSType})

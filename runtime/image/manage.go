@@ -3,6 +3,7 @@ package image
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,6 +64,7 @@ func (s *Store) Remove(nameOrID string, force bool, inUse InUseFunc) ([]Deleted,
 	}
 	var out []Deleted
 	byRef := false
+	tags, digests := maps.Clone(s.refs.Tags), maps.Clone(s.refs.Digests)
 	if ref, err := ParseReference(nameOrID); err == nil {
 		key := ref.String()
 		if ref.Digest != "" && s.refs.Digests[key] == id {
@@ -86,8 +88,14 @@ func (s *Store) Remove(nameOrID string, force bool, inUse InUseFunc) ([]Deleted,
 		if len(s.namesOf(id)) > 0 {
 			return out, s.saveRefs()
 		}
-		if why := inUseReason(inUse, id); why != "" && !force {
-			// Docker keeps an image that a container uses, untagged.
+		if why := inUseReason(inUse, id); why != "" {
+			if !force {
+				// Untagging would leave a container's image dangling:
+				// Docker asks for force.
+				s.refs.Tags, s.refs.Digests = tags, digests
+				return nil, fmt.Errorf("%w: unable to remove repository reference %q (must force) - %s", ErrConflict, nameOrID, why)
+			}
+			// Forced: untagged, and kept for the container.
 			return out, s.saveRefs()
 		}
 	} else {

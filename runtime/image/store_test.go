@@ -378,6 +378,13 @@ func TestRemove(t *testing.T) {
 	if _, err := s.Remove(bb.ID, true, inUse); !errors.Is(err, image.ErrConflict) {
 		t.Errorf("rmi -f of an image in use: %v", err)
 	}
+	// Its last tag stays without force, as Docker keeps it.
+	if _, err := s.Remove("busybox:1.35", false, inUse); !errors.Is(err, image.ErrConflict) || !strings.Contains(err.Error(), "must force") {
+		t.Errorf("rmi of the last tag of an image in use: %v", err)
+	}
+	if _, err := s.Get("busybox:1.35"); err != nil {
+		t.Errorf("busybox:1.35 after a refused rmi: %v", err)
+	}
 	// The last tag: untagged, its digest too, then deleted with its layer.
 	out, err = s.Remove("busybox:1.35", false, nil)
 	if err != nil {
@@ -411,8 +418,9 @@ func TestPruneDangling(t *testing.T) {
 	s := openStore(t, hubMirrors(t, reg.Server.URL))
 	bb := pull(t, s, "busybox:1.35", image.PullOptions{}).Image
 	pull(t, s, "nginx:1.22", image.PullOptions{})
-	// Untag busybox by hand: it becomes dangling (its digest name goes too).
-	if _, err := s.Remove("busybox:1.35", false, func(string) string { return "in use" }); err != nil {
+	// Untag busybox by force while "in use": it becomes dangling (its
+	// digest name goes too).
+	if _, err := s.Remove("busybox:1.35", true, func(string) string { return "in use" }); err != nil {
 		t.Fatal(err)
 	}
 	im, err := s.Get(bb.ID)
