@@ -4,18 +4,20 @@
 #   testvm/bench/run.sh            # peers (../shared/bench/peers/run-all.sh), then Berth
 #   PEERS=0 testvm/bench/run.sh    # Berth only, against a registry the peers left running
 #
-# It measures what ../shared/BENCH.md lists for the image engine: a cold pull
-# of nginx:1.22 from the loopback registry (127.0.0.1:5000, the peers'
-# distribution registry), the daemon's idle memory, and `berth version`'s
-# start. Berth's data root goes in /tmp/peers like Docker's and Podman's, so
-# every engine meets the same disk. Results are appended to
-# /tmp/peers/results.tsv and printed as a table with the ratio to Docker.
-#   N_PULL=5   samples
+# It measures what ../shared/BENCH.md lists: a cold pull of nginx:1.22 from
+# the loopback registry (127.0.0.1:5000, the peers' distribution registry),
+# `run --rm busybox true` without a network, the daemon's idle memory and a
+# running container's monitor, and `berth version`'s start. Berth's data root
+# goes in /tmp/peers like Docker's and Podman's, so every engine meets the
+# same disk. Results are appended to /tmp/peers/results.tsv and printed as a
+# table with the ratios to the peers.
+#   N_PULL=5 N_RUN=20   samples
 set -u
 S=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$S/../.." && pwd)
 PEERS_DIR=$(cd "$ROOT/../shared/bench/peers" && pwd)
 N_PULL=${N_PULL:-5}
+N_RUN=${N_RUN:-20}
 source "$PEERS_DIR/lib.sh"
 
 if [ "${PEERS:-1}" = 1 ]; then
@@ -51,6 +53,26 @@ for i in $(seq $N_PULL); do
 done
 [ -s $f ] && record berth "$V" "pull nginx:1.22 cold (rm+rmi all; daemon kept running)" $f
 
+# --- run --rm busybox true, no network
+$BERTH pull -q busybox:1.35 >/dev/null
+f=$DATA/berth-run-true.ms; : >$f
+$BERTH run --rm --network none busybox:1.35 true >/dev/null 2>&1; $BERTH run --rm --network none busybox:1.35 true >/dev/null 2>&1   # 2 warm-ups
+for i in $(seq $N_RUN); do
+  t=$(time_ms $BERTH run --rm --network none busybox:1.35 true) || { record_fail berth "$V" "run --rm busybox true, --network=none" "$(tail -n 3 $DATA/last.log)"; break; }
+  echo "$t" >>$f
+done
+[ -s $f ] && record berth "$V" "run --rm busybox true, --network=none" $f
+
+# --- a running container's monitor
+$BERTH run -d --name bench-sleep --network none busybox:1.35 sleep 60 >/dev/null
+sleep 2
+mon=$(pgrep -f "container-monitor $B/data/containers/" | head -n1)
+if [ -n "$mon" ]; then
+  mpss=$(awk '/^Pss:/{print $2}' /proc/$mon/smaps_rollup)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' berth "$V" "monitor of a running container, PSS (MiB)" "$(awk -v k=$mpss 'BEGIN{printf "%.1f", k/1024}')" - - 1 >>$RESULTS
+fi
+$BERTH rm -f bench-sleep >/dev/null
+
 # --- idle memory: the daemon after the pulls, settled
 sleep 2
 pid=$(cat "$B/daemon.pid")
@@ -66,7 +88,14 @@ record berth "$V" "berth version (client and engine)" $f
 echo
 echo "| engine | measurement | median ms (min-max) | vs Docker |"
 echo "| --- | --- | --- | --- |"
-dock=$(awk -F'\t' '$1=="docker" && $3 ~ /^pull nginx:1.22 cold \(rm\+rmi/ {print $4}' $RESULTS | tail -n1)
-awk -F'\t' -v dock="${dock:-}" '$3 ~ /pull nginx:1.22 cold|daemon idle|berth version|skopeo/ {
-  ratio=""; if (dock != "" && $3 ~ /^pull nginx:1.22 cold/ && $4+0 > 0) ratio=sprintf("%.2fx faster", dock/$4);
-  printf "| %s %s | %s | %s (%s-%s) | %s |\n", $1, $2, $3, $4, $5, $6, ratio }' $RESULTS
+pick(){ awk -F'\t' -v e="$1" -v m="$2" '$1==e && index($3, m)==1 {print $4}' $RESULTS | tail -n1; }
+dpull=$(pick docker "pull nginx:1.22 cold (rm+rmi"); bpull=$(pick berth "pull nginx:1.22 cold")
+crun=$(awk -F'\t' '$1=="crun" {print $4}' $RESULTS | head -n1)
+prun=$(pick podman "run --rm busybox true, --network=none"); drun=$(pick docker "run --rm busybox true, --network=none")
+brun=$(pick berth "run --rm busybox true, --network=none")
+awk -F'\t' '$3 ~ /pull nginx:1.22 cold|run --rm busybox true, --network=none|run \/bin\/true|daemon idle|monitor|berth version|skopeo/ && $1 != "" {
+  printf "| %s %s | %s | %s (%s-%s) | |\n", $1, $2, $3, $4, $5, $6 }' $RESULTS
+ratio(){ awk -v a="$1" -v b="$2" 'BEGIN{ if (a+0 > 0 && b+0 > 0) printf "%.2f", a/b; else printf "n/a" }'; }
+echo
+echo "berth pull vs docker: $(ratio "$dpull" "$bpull")x faster"
+echo "berth run --rm true: $(ratio "$brun" "$crun")x bare crun; $(ratio "$prun" "$brun")x faster than podman; $(ratio "$drun" "$brun")x faster than docker"
