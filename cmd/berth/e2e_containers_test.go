@@ -340,3 +340,39 @@ func checkNoLeaks(t *testing.T, dataRoot string) {
 		}
 	}
 }
+
+// TestRunRmLeakEndToEnd: 200 `run --rm` cycles through the real daemon
+// leave no container, mount, cgroup, process or state behind.
+func TestRunRmLeakEndToEnd(t *testing.T) {
+	e := startRealEngine(t)
+	must(t, e.berth, "load", "-i", testvm.ImageArchive(t, "busybox.oci.tar"))
+	n := 200
+	if testing.Short() {
+		n = 20
+	}
+	for i := 0; i < n; i++ {
+		if out := must(t, e.berth, "run", "--rm", "--network", "none", "busybox:1.35", "echo", "cycle"); out != "cycle\n" {
+			t.Fatalf("cycle %d printed %q", i, out)
+		}
+	}
+	if out := must(t, e.berth, "ps", "-a", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("containers left after %d run --rm: %q", n, out)
+	}
+	ents, err := os.ReadDir(filepath.Join(e.data, "containers"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	for _, d := range ents {
+		if strings.HasPrefix(d.Name(), ".") {
+			continue // the engine's lock file
+		}
+		sub, _ := os.ReadDir(filepath.Join(e.data, "containers", d.Name()))
+		var names []string
+		for _, s := range sub {
+			names = append(names, s.Name())
+		}
+		t.Errorf("container directory left in the data root: %s %v", d.Name(), names)
+	}
+	e.stop(t)
+	checkNoLeaks(t, e.data)
+}
