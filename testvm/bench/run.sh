@@ -28,7 +28,7 @@ curl -sf http://$REG/v2/ >/dev/null || { echo "no registry on $REG: run with PEE
 B=$P/berth
 rm -rf "$B"; mkdir -p "$B"
 (cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o "$B/berth" ./cmd/berth) || exit 1
-V=$("$B/berth" version --format '{{.Client.Version}}' 2>/dev/null || echo dev)
+V=$("$B/berth" version --format '{{.Client.Version}}' 2>/dev/null | head -n1); V=${V:-dev}
 cat >"$B/daemon.json" <<JSON
 {"mirrors": {"docker.io": {"endpoints": [{"url": "http://$REG"}], "fallback": false}}}
 JSON
