@@ -34,12 +34,25 @@
 // and execs. Either way seccomp is installed while CAP_SYS_ADMIN allows it,
 // or last under no_new_privs, as runc orders it.
 //
+// A start does not wait for these two Go process starts: after its first
+// start the engine keeps a spare monitor ready (spareMonitor), started
+// from the same sealed copy, which has started its init too, in new
+// namespaces with its output piped, waiting for its plan; the launch it
+// then gets names the container (its command line shows a placeholder
+// until then). A launch the spare's init does not fit (cgroup v2, which
+// clones the init into its cgroup; the host's network; no log) gets an
+// init of its own. The spare is ended at Close, and exits by itself when
+// the engine dies. It costs an idle engine two small processes (about
+// 9 MiB PSS between them, most of it the binary's pages that every
+// monitor shares).
+//
 // Two costs of a Go init are paid back: its threads would count against
 // --pids-limit, so the init sets pids.max itself just before the command
 // starts, raised by its own thread count (the command gets the budget it
 // gets under tini); and on cgroup v1 the first migration after a quiet
 // moment waits for an RCU grace period, so the engine triggers that wait
-// (a no-op migration of itself) while the monitor starts.
+// (a no-op migration of itself) when a container is created and again as
+// its monitor gets its launch.
 //
 // # On disk
 //

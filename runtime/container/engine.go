@@ -38,6 +38,11 @@ type Engine struct {
 	swapAcct bool
 	lock     *os.File
 
+	// spare is a monitor started ahead of the next start (spawn_linux.go).
+	spareMu     sync.Mutex
+	spare       *spareMonitor
+	spareClosed bool
+
 	mu    sync.Mutex
 	byID  map[string]*entry
 	names map[string]string // name (no slash) → id
@@ -238,6 +243,7 @@ func (e *Engine) release() {
 func (e *Engine) Close() error {
 	e.cancel()
 	e.wg.Wait()
+	e.dropSpare()
 	e.release()
 	return nil
 }
@@ -357,6 +363,11 @@ func (e *Engine) Create(ctx context.Context, spec CreateSpec) (*Container, []str
 	}
 	if err != nil {
 		return nil, nil, err
+	}
+	if e.cgMode != cgroup.ModeV2 {
+		// A start usually follows: its cgroup migration then finds the
+		// RCU grace period paid (see warmMigration).
+		go warmMigration(e.o.cgroupRoot)
 	}
 	if _, err := caps.Resolve(spec.CapAdd, spec.CapDrop, spec.Privileged); err != nil {
 		return nil, nil, invalidf("%v", err)

@@ -22,6 +22,12 @@ func socketAddr(dir string) (string, func(), error) {
 	return filepath.Join(dir, monitorSock), func() {}, nil
 }
 
+type spareMonitor struct{}
+
+func (e *Engine) dropSpare() {}
+
+func warmMigration(string) {}
+
 func (e *Engine) spawnMonitor(context.Context, *launch) (*os.Process, error) {
 	return nil, errPlatform
 }

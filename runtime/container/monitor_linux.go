@@ -18,6 +18,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -44,15 +45,120 @@ func MonitorMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "container-monitor is started by the Berth engine, not by hand")
 		return 2
 	}
+	// A spare (started before its container, see spareMonitor) starts
+	// the init too while it waits: in the namespaces and with the
+	// output pipes most containers get; the init waits for its plan, and
+	// joins the cgroup before it gets it. A launch it does not fit (cgroup
+	// v2, the host's network, no log) gets an init of its own.
+	var pre *initProc
+	if strings.HasPrefix(args[0], sparePrefix) {
+		pre, _ = startInit(true, true, -1)
+	}
 	var l launch
 	err := json.NewDecoder(cfg).Decode(&l)
 	cfg.Close()
 	if err != nil {
+		if pre != nil {
+			pre.kill()
+		}
 		fmt.Fprintf(report, "err %d reading the launch: %v\n", ExitEngineError, err)
 		return 1
 	}
-	m := &monitor{l: &l, report: report}
+	showDir(args[0], l.Dir)
+	m := &monitor{l: &l, report: report, pre: pre}
 	return m.run()
+}
+
+// initProc is a started container init that waits for its plan.
+type initProc struct {
+	cmd                        *exec.Cmd
+	outR, errR, statusR, planW *os.File // outR and errR nil without a log
+}
+
+// startInit starts a container's init from the sealed memfd this monitor
+// runs from, in new mount, UTS, IPC and PID namespaces (and network with
+// newNet), its output to pipes (logged) or /dev/null, and in the cgroup of
+// cgroupFD (v2) unless it is -1.
+func startInit(newNet, logged bool, cgroupFD int) (*initProc, error) {
+	ip := &initProc{}
+	var outW, errW *os.File
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, err
+	}
+	var statusW, planR *os.File
+	closeAll := func(fs ...*os.File) {
+		for _, f := range fs {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}
+	if logged {
+		if ip.outR, outW, err = os.Pipe(); err == nil {
+			ip.errR, errW, err = os.Pipe()
+		}
+	} else {
+		outW, errW = openDevNullW(), openDevNullW()
+	}
+	if err == nil {
+		ip.statusR, statusW, err = os.Pipe()
+	}
+	if err == nil {
+		planR, ip.planW, err = os.Pipe()
+	}
+	if err != nil {
+		closeAll(devnull, outW, errW, statusW, planR, ip.outR, ip.errR, ip.statusR, ip.planW)
+		return nil, err
+	}
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID)
+	if newNet {
+		flags |= unix.CLONE_NEWNET
+	}
+	attr := &syscall.SysProcAttr{Cloneflags: flags, Pdeathsig: syscall.SIGKILL}
+	if cgroupFD >= 0 {
+		attr.UseCgroupFD, attr.CgroupFD = true, cgroupFD
+	}
+	ip.cmd = &exec.Cmd{
+		Path:        "/proc/self/exe", // the sealed memfd this monitor runs from
+		Args:        []string{"berth", "container-init"},
+		Env:         roleEnv,
+		Stdin:       devnull,
+		Stdout:      outW,
+		Stderr:      errW,
+		ExtraFiles:  []*os.File{statusW, planR},
+		SysProcAttr: attr,
+	}
+	err = ip.cmd.Start()
+	closeAll(devnull, outW, errW, statusW, planR)
+	if err != nil {
+		closeAll(ip.outR, ip.errR, ip.statusR, ip.planW)
+		return nil, err
+	}
+	return ip, nil
+}
+
+// kill ends an init that has not had its plan.
+func (ip *initProc) kill() {
+	ip.cmd.Process.Kill()
+	ip.cmd.Wait()
+	for _, f := range []*os.File{ip.outR, ip.errR, ip.statusR, ip.planW} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// showDir puts the container's directory on this process's command line
+// (what ps and /proc/<pid>/cmdline show) in place of arg, the placeholder
+// a monitor started ahead of its container was given (see spareMonitor):
+// arg's bytes are the process's argv, which the kernel reads the command
+// line from. Only a placeholder of the directory's length is replaced.
+func showDir(arg, dir string) {
+	if len(arg) != len(dir) || !strings.HasPrefix(arg, sparePrefix) {
+		return
+	}
+	copy(unsafe.Slice(unsafe.StringData(arg), len(arg)), dir)
 }
 
 type monitor struct {
@@ -60,6 +166,7 @@ type monitor struct {
 	report *os.File
 	cg     *cgroup.Manager
 	proc   *os.Process
+	pre    *initProc // an init started before the launch came (a spare)
 
 	mu      sync.Mutex
 	state   State
@@ -69,6 +176,10 @@ type monitor struct {
 
 // fail reports a start failure, records it, and returns the exit code.
 func (m *monitor) fail(code int, msg string) int {
+	if m.pre != nil {
+		m.pre.kill()
+		m.pre = nil
+	}
 	m.setState(State{Status: StatusCreated, ExitCode: code, Error: msg})
 	if m.cg != nil {
 		if m.proc != nil {
@@ -117,71 +228,43 @@ func (m *monitor) run() int {
 	}
 
 	var logger *jsonLogger
-	var outR, outW, errR, errW *os.File
-	devnull, err := os.Open(os.DevNull)
-	if err != nil {
-		return m.fail(ExitEngineError, err.Error())
-	}
 	if l.LogPath != "" {
 		if logger, err = openJSONLog(l.LogPath, l.LogMaxSize, l.LogMaxFile); err != nil {
 			return m.fail(ExitEngineError, err.Error())
 		}
-		if outR, outW, err = os.Pipe(); err != nil {
-			return m.fail(ExitEngineError, err.Error())
+	}
+	var ip *initProc
+	if pre := m.pre; pre != nil {
+		m.pre = nil
+		if l.CgroupMode != cgroup.ModeV2 && l.NewNet && l.LogPath != "" {
+			ip = pre
+		} else {
+			pre.kill()
 		}
-		if errR, errW, err = os.Pipe(); err != nil {
-			return m.fail(ExitEngineError, err.Error())
+	}
+	if ip == nil {
+		cgroupFD := -1
+		if l.CgroupMode == cgroup.ModeV2 {
+			// Born in its cgroup: CLONE_INTO_CGROUP.
+			fd, err := cg.DirFD()
+			if err != nil {
+				return m.fail(ExitEngineError, err.Error())
+			}
+			defer unix.Close(fd)
+			cgroupFD = fd
 		}
-	} else {
-		outW, errW = openDevNullW(), openDevNullW()
-	}
-	statusR, statusW, err := os.Pipe()
-	if err != nil {
-		return m.fail(ExitEngineError, err.Error())
-	}
-	planR, planW, err := os.Pipe()
-	if err != nil {
-		return m.fail(ExitEngineError, err.Error())
-	}
-
-	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID)
-	if l.NewNet {
-		flags |= unix.CLONE_NEWNET
-	}
-	attr := &syscall.SysProcAttr{Cloneflags: flags, Pdeathsig: syscall.SIGKILL}
-	if l.CgroupMode == cgroup.ModeV2 {
-		// Born in its cgroup: CLONE_INTO_CGROUP.
-		fd, err := cg.DirFD()
-		if err != nil {
-			return m.fail(ExitEngineError, err.Error())
-		}
-		defer unix.Close(fd)
-		attr.UseCgroupFD, attr.CgroupFD = true, fd
-	}
-	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe", // the sealed memfd this monitor runs from
-		Args:        []string{"berth", "container-init"},
-		Env:         roleEnv,
-		Stdin:       devnull,
-		Stdout:      outW,
-		Stderr:      errW,
-		ExtraFiles:  []*os.File{statusW, planR},
-		SysProcAttr: attr,
-	}
-	err = cmd.Start()
-	for _, f := range []*os.File{devnull, outW, errW, statusW, planR} {
-		f.Close()
+		ip, err = startInit(l.NewNet, l.LogPath != "", cgroupFD)
 	}
 	if cerr := <-created; cerr != nil {
 		if err == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
+			ip.kill()
 		}
 		return m.fail(ExitEngineError, cerr.Error())
 	}
 	if err != nil {
 		return m.fail(ExitEngineError, fmt.Sprintf("starting the container's init: %v", err))
 	}
+	cmd, outR, errR, statusR, planW := ip.cmd, ip.outR, ip.errR, ip.statusR, ip.planW
 	m.proc = cmd.Process
 	if l.CgroupMode != cgroup.ModeV2 {
 		// The v1 handshake: the init waits on the plan pipe, so it joins

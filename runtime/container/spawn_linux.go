@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/berthhq/berth/runtime/cgroup"
 )
@@ -32,37 +35,22 @@ func (e *Engine) spawnMonitor(ctx context.Context, l *launch) (*os.Process, erro
 	if err != nil {
 		return nil, err
 	}
-	cfgR, cfgW, err := os.Pipe()
-	if err != nil {
-		return nil, err
+	m := e.takeSpare()
+	if m == nil {
+		if m, err = e.startMonitor(l.Dir); err != nil {
+			return nil, err
+		}
 	}
-	repR, repW, err := os.Pipe()
-	if err != nil {
-		cfgR.Close()
-		cfgW.Close()
-		return nil, err
-	}
-	cmd := &exec.Cmd{
-		Path:        e.self.path,
-		Args:        []string{"berth", "container-monitor", l.Dir},
-		Env:         roleEnv,
-		ExtraFiles:  []*os.File{cfgR, repW},
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
-	}
-	err = cmd.Start()
-	cfgR.Close()
-	repW.Close()
-	if err != nil {
-		cfgW.Close()
-		repR.Close()
-		return nil, fmt.Errorf("starting the container's monitor: %w", err)
-	}
+	cmd := m.cmd
 	go func() {
-		cfgW.Write(b)
-		cfgW.Close()
+		m.cfgW.Write(b)
+		m.cfgW.Close()
 	}()
-	report, err := io.ReadAll(repR)
-	repR.Close()
+	report, err := io.ReadAll(m.repR)
+	m.repR.Close()
+	// The next start takes a monitor that has started already; it starts
+	// now, not to compete for the CPU with this one's start.
+	go e.refillSpare()
 	line := strings.TrimSpace(string(report))
 	switch {
 	case err == nil && line == "ok":
@@ -78,6 +66,132 @@ func (e *Engine) spawnMonitor(ctx context.Context, l *launch) (*os.Process, erro
 	}
 	werr := cmd.Wait()
 	return nil, &StartError{Code: ExitEngineError, Msg: fmt.Sprintf("the container's monitor exited before the container started (%v)", werr)}
+}
+
+// spareMonitor is a monitor process that has started (the Go runtime and
+// the binary's package state, a few milliseconds) and waits for its launch
+// on cfgW. The engine keeps one ready after its first start, so that a
+// start does not wait for a process start of its own: the monitor is
+// started from the same sealed copy, in a session of its own, with the
+// same environment, as it would be for the container. It exits (having
+// done nothing) when cfgW closes: at Close, or when the engine dies.
+type spareMonitor struct {
+	cmd  *exec.Cmd
+	cfgW *os.File
+	repR *os.File
+}
+
+// startMonitor starts a monitor process that waits for its launch. dir is
+// what its command line shows; a spare's shows a placeholder of the same
+// length as a container's directory, which the monitor overwrites with
+// the directory once it has its launch (see showDir).
+func (e *Engine) startMonitor(dir string) (*spareMonitor, error) {
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	repR, repW, err := os.Pipe()
+	if err != nil {
+		cfgR.Close()
+		cfgW.Close()
+		return nil, err
+	}
+	cmd := &exec.Cmd{
+		Path:        e.self.path,
+		Args:        []string{"berth", "container-monitor", dir},
+		Env:         roleEnv,
+		ExtraFiles:  []*os.File{cfgR, repW},
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	err = cmd.Start()
+	cfgR.Close()
+	repW.Close()
+	if err != nil {
+		cfgW.Close()
+		repR.Close()
+		return nil, fmt.Errorf("starting the container's monitor: %w", err)
+	}
+	return &spareMonitor{cmd: cmd, cfgW: cfgW, repR: repR}, nil
+}
+
+// spareDir is the placeholder on a spare monitor's command line: as long
+// as a container's directory, and naming no directory (nor the data root).
+func (e *Engine) spareDir() string {
+	n := len(e.root) + 1 + 64
+	return sparePrefix + strings.Repeat(".", max(n-len(sparePrefix), 0))
+}
+
+const sparePrefix = "(spare)"
+
+// takeSpare returns the spare monitor, if there is one and it still lives.
+func (e *Engine) takeSpare() *spareMonitor {
+	e.spareMu.Lock()
+	m := e.spare
+	e.spare = nil
+	e.spareMu.Unlock()
+	if m == nil {
+		return nil
+	}
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_PID, m.cmd.Process.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	if err != nil || info.Signo != 0 {
+		// Killed meanwhile (or not ours to wait for): start afresh.
+		m.discard()
+		return nil
+	}
+	return m
+}
+
+// refillSpare starts a spare monitor unless there is one or the engine is
+// closing.
+func (e *Engine) refillSpare() {
+	e.spareMu.Lock()
+	defer e.spareMu.Unlock()
+	if e.spare != nil || e.spareClosed {
+		return
+	}
+	m, err := e.startMonitor(e.spareDir())
+	if err != nil {
+		return
+	}
+	e.spare = m
+	// An idle engine does not keep a spare monitor and init in memory:
+	// after a while without starts it is ended, and the next start
+	// begins a fresh one.
+	time.AfterFunc(spareIdle, func() {
+		e.spareMu.Lock()
+		if e.spare != m {
+			e.spareMu.Unlock()
+			return
+		}
+		e.spare = nil
+		e.spareMu.Unlock()
+		m.discard()
+	})
+}
+
+// spareIdle is how long a spare monitor waits for a container.
+const spareIdle = 2 * time.Minute
+
+// dropSpare ends the spare monitor, if any, and waits for it; no other
+// is started after it.
+func (e *Engine) dropSpare() {
+	e.spareMu.Lock()
+	m := e.spare
+	e.spare = nil
+	e.spareClosed = true
+	e.spareMu.Unlock()
+	if m != nil {
+		m.discard()
+	}
+}
+
+// discard ends a spare monitor that has not had its launch: with its
+// launch pipe closed, it reports an error and exits.
+func (m *spareMonitor) discard() {
+	m.cfgW.Close()
+	m.repR.Close()
+	m.cmd.Wait()
 }
 
 // warmMigration moves this process into the cgroup it is already in. On
