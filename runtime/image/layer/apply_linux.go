@@ -51,26 +51,11 @@ func Apply(ctx context.Context, r io.Reader, dir string, lowers []string) (Stats
 	bufp := buffers.Get().(*[]byte)
 	defer buffers.Put(bufp)
 	a.buf = *bufp
-
-	tr := tar.NewReader(r)
-	for {
-		if err := ctx.Err(); err != nil {
-			return a.stats, err
-		}
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return a.stats, fmt.Errorf("reading layer tar: %w", err)
-		}
-		if hdr.Typeflag == tar.TypeXGlobalHeader {
-			continue
-		}
-		if err := a.entry(hdr, tr); err != nil {
-			return a.stats, &EntryError{Name: hdr.Name, Err: err}
-		}
-		a.stats.Entries++
+	if fileWorkers > 0 {
+		a.pool = newPool(fileWorkers)
+	}
+	if err := a.entries(ctx, r); err != nil {
+		return a.stats, err
 	}
 	// The caller hashes the whole stream for the DiffID: read the padding that
 	// follows the end-of-archive blocks too.
@@ -87,6 +72,49 @@ func Apply(ctx context.Context, r io.Reader, dir string, lowers []string) (Stats
 		return a.stats, err
 	}
 	return a.stats, nil
+}
+
+// entries applies the entries of the tar r, and waits for the workers: its
+// error is the one of the earliest entry that failed, in the main loop or in
+// a worker.
+func (a *applier) entries(ctx context.Context, r io.Reader) error {
+	err := a.readEntries(ctx, r)
+	if a.pool == nil {
+		return err
+	}
+	werr, widx := a.pool.stop()
+	a.pool = nil
+	if werr != nil && (err == nil || widx <= a.stats.Entries) {
+		return werr
+	}
+	return err
+}
+
+func (a *applier) readEntries(ctx context.Context, r io.Reader) error {
+	tr := tar.NewReader(r)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if a.pool != nil && a.pool.hasFailed() {
+			return nil // the pool has the error
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading layer tar: %w", err)
+		}
+		if hdr.Typeflag == tar.TypeXGlobalHeader {
+			continue
+		}
+		if err := a.entry(hdr, tr); err != nil {
+			return &EntryError{Name: hdr.Name, Err: err}
+		}
+		a.stats.Entries++
+	}
+	return nil
 }
 
 // buffers holds the copy buffers, one per Apply in flight.
@@ -115,6 +143,7 @@ type applier struct {
 	dirs       []dirTime
 	comps      []string // scratch: the components of the current name
 	buf        []byte
+	pool       *pool // nil without workers
 	stats      Stats
 }
 
@@ -139,6 +168,10 @@ func newApplier(dir string, lowers []string) (*applier, error) {
 }
 
 func (a *applier) close() {
+	if a.pool != nil {
+		a.pool.stop()
+		a.pool = nil
+	}
 	a.invalidate()
 	unix.Close(a.root)
 	for _, fd := range a.lowerRoots {
@@ -181,6 +214,7 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 		if hdr.Typeflag != tar.TypeDir {
 			return fmt.Errorf("%w: only a directory may replace the layer root", ErrInvalidEntry)
 		}
+		a.barrier()
 		return a.dir(a.root, ".", name, hdr, true)
 	}
 	// AUFS's metadata directories (and a root-level opaque marker) are skipped,
@@ -191,10 +225,15 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 	parent, base := comps[:len(comps)-1], comps[len(comps)-1]
 
 	if strings.HasPrefix(base, whiteoutPrefix) {
+		a.barrier()
 		return a.whiteout(parent, base, hdr)
 	}
 	if hdr.Typeflag == tar.TypeLink {
+		a.barrier()
 		return a.link(name, parent, base, hdr)
+	}
+	if a.pool != nil && a.pool.conflicts(name) {
+		a.pool.barrier()
 	}
 	pfd, err := a.resolveParent(parent)
 	if err != nil {
@@ -204,6 +243,9 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 	case tar.TypeDir:
 		return a.dir(pfd, base, name, hdr, false)
 	case tar.TypeReg:
+		if a.pool != nil && hdr.Size >= 0 && hdr.Size <= smallFile {
+			return a.queueFile(pfd, base, name, hdr, r)
+		}
 		return a.file(pfd, base, hdr, r)
 	case tar.TypeSymlink:
 		if err := a.create(pfd, base, func() error { return unix.Symlinkat(hdr.Linkname, pfd, base) }); err != nil {
@@ -259,9 +301,20 @@ func checkHeader(hdr *tar.Header) error {
 
 func perm(hdr *tar.Header) uint32 { return uint32(hdr.Mode) & 0o7777 }
 
+// barrier waits for the files the workers have pending.
+func (a *applier) barrier() {
+	if a.pool != nil {
+		a.pool.barrier()
+	}
+}
+
 // create runs mk, and when something already has the name, removes it (a
 // non-directory replaces whatever was there) and runs mk again.
 func (a *applier) create(pfd int, base string, mk func() error) error {
+	return createAt(pfd, base, mk)
+}
+
+func createAt(pfd int, base string, mk func() error) error {
 	err := mk()
 	if err != unix.EEXIST {
 		return err
@@ -288,25 +341,8 @@ func (a *applier) file(pfd int, base string, hdr *tar.Header, r io.Reader) error
 	if err != nil {
 		return err
 	}
-	if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
-		return fmt.Errorf("chown: %w", err)
-	}
-	// After chown, which clears setuid and setgid.
-	if err := unix.Fchmod(fd, perm(hdr)); err != nil {
-		return fmt.Errorf("chmod: %w", err)
-	}
-	for k, v := range hdr.PAXRecords {
-		if x, ok := strings.CutPrefix(k, paxXattrPrefix); ok {
-			if err := ignoreUnsupported(unix.Fsetxattr(fd, x, []byte(v), 0), false); err != nil {
-				return fmt.Errorf("setting xattr %q: %w", x, err)
-			}
-		}
-	}
-	ts := times(hdr)
-	if err := unix.UtimesNanoAt(pfd, base, ts[:], unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return fmt.Errorf("setting times: %w", err)
-	}
-	return nil
+	m := metaOf(hdr)
+	return setFileMeta(fd, pfd, base, &m)
 }
 
 // copyTo copies r to the file fd through the applier's pooled buffer. Not
