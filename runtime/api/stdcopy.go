@@ -23,12 +23,17 @@ const (
 	MediaTypeMultiplexedStream = "application/vnd.docker.multiplexed-stream"
 )
 
-const maxFrame = 1<<32 - 1
+// maxFrame is the largest frame payload: its length is a uint32. A
+// variable, so that 32-bit builds compile the conversion below.
+var maxFrame uint64 = 1<<32 - 1
 
 // WriteFrame writes p as frames of stream; an empty p writes nothing.
 func WriteFrame(w io.Writer, stream byte, p []byte) error {
 	for len(p) > 0 {
-		n := min(len(p), maxFrame)
+		n := len(p)
+		if uint64(n) > maxFrame {
+			n = int(maxFrame) // only on 64-bit, where int holds it
+		}
 		var hdr [8]byte
 		hdr[0] = stream
 		binary.BigEndian.PutUint32(hdr[4:], uint32(n))

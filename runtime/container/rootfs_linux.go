@@ -219,7 +219,7 @@ func remount(root int, dest string, flags, prop uintptr) error {
 	if f := flags &^ (unix.MS_BIND | unix.MS_REC); f != 0 {
 		var sfs unix.Statfs_t
 		if err := unix.Fstatfs(fd, &sfs); err == nil {
-			f |= lockedFlags(sfs.Flags)
+			f |= lockedFlags(int64(sfs.Flags)) // int32 on 32-bit ARM
 		}
 		if err := unix.Mount("", fdPath(fd), "", unix.MS_BIND|unix.MS_REMOUNT|f, ""); err != nil {
 			return fmt.Errorf("remounting: %w", err)
