@@ -17,7 +17,7 @@ check: build
 
 # test: formatting, vet, the unit and root tests, the end-to-end suite (the
 # real binary, a real daemon, the real docker CLI), and the cross builds.
-test: lint unit e2e cross
+test: lint cross e2e unit
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -31,7 +31,7 @@ unit:
 
 e2e:
 	$(GO) vet -tags e2e ./...
-	$(GO) test -tags e2e -count=1 -run 'EndToEnd' ./...
+	$(GO) test -tags e2e -count=1 -run 'EndToEnd' ./cmd/berth
 
 # The release platforms, CGO_ENABLED=0: linux for the engine, darwin for the
 # client, check and install.
