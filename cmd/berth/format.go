@@ -39,42 +39,7 @@ func parseFormat(format string) (*template.Template, error) {
 // "table ..." prints a header of headers and aligned columns; another
 // template prints one line per row.
 func writeRows(streams *IOStreams, format string, headers map[string]string, rows []map[string]any) error {
-	table := false
-	if rest, ok := strings.CutPrefix(format, "table"); ok {
-		table, format = true, strings.TrimSpace(rest)
-	}
-	format = strings.ReplaceAll(format, `\t`, "\t")
-	format = strings.ReplaceAll(format, `\n`, "\n")
-	tmpl, err := parseFormat(format)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if table {
-		head := map[string]any{}
-		for k, v := range headers {
-			head[k] = v
-		}
-		if err := tmpl.Execute(&buf, head); err != nil {
-			return usageErrorf("--format template: %v", err)
-		}
-		buf.WriteByte('\n')
-	}
-	for _, r := range rows {
-		if err := tmpl.Execute(&buf, r); err != nil {
-			return usageErrorf("--format template: %v", err)
-		}
-		buf.WriteByte('\n')
-	}
-	if !table {
-		_, err := streams.Out.Write(buf.Bytes())
-		return err
-	}
-	tw := newTable(streams)
-	if _, err := tw.Write(buf.Bytes()); err != nil {
-		return err
-	}
-	return tw.Flush()
+	return writeTemplate(streams, format, headerRow(headers), rows)
 }
 
 // jsonIndent prints v as docker's inspect does: an indented JSON array.
