@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/berthhq/berth/runtime/api"
@@ -44,36 +46,21 @@ func (o *StopOptions) api(cmd *cobra.Command) (api.StopOptions, error) {
 }
 
 func newCmdStop(streams *IOStreams, g *GlobalOptions, runF func(*StopOptions) error) *cobra.Command {
-	opts := &StopOptions{Streams: streams, Global: g}
-	cmd := &cobra.Command{
-		Use:   "stop [OPTIONS] CONTAINER [CONTAINER...]",
-		Short: "Stop one or more running containers",
-		Args:  minArgs(1),
-	}
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		opts.Containers = args
-		so, err := opts.api(cmd)
-		if err != nil {
-			return err
-		}
-		if runF != nil {
-			return runF(opts)
-		}
-		c := engineClient(opts.Global)
-		defer c.Close()
-		return eachRef(opts.Streams, opts.Containers, func(ref string) error {
-			return c.ContainerStop(cmd.Context(), ref, so)
-		})
-	}
-	stopFlags(cmd, opts)
-	return cmd
+	return newCmdStopping(streams, g, runF, "stop", "Stop one or more running containers", (*api.Client).ContainerStop)
 }
 
 func newCmdRestart(streams *IOStreams, g *GlobalOptions, runF func(*StopOptions) error) *cobra.Command {
+	return newCmdStopping(streams, g, runF, "restart", "Restart one or more containers", (*api.Client).ContainerRestart)
+}
+
+// newCmdStopping builds stop and restart, which take the same flags and
+// differ only in the request they send.
+func newCmdStopping(streams *IOStreams, g *GlobalOptions, runF func(*StopOptions) error, use, short string,
+	call func(*api.Client, context.Context, string, api.StopOptions) error) *cobra.Command {
 	opts := &StopOptions{Streams: streams, Global: g}
 	cmd := &cobra.Command{
-		Use:   "restart [OPTIONS] CONTAINER [CONTAINER...]",
-		Short: "Restart one or more containers",
+		Use:   use + " [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: short,
 		Args:  minArgs(1),
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -88,7 +75,7 @@ func newCmdRestart(streams *IOStreams, g *GlobalOptions, runF func(*StopOptions)
 		c := engineClient(opts.Global)
 		defer c.Close()
 		return eachRef(opts.Streams, opts.Containers, func(ref string) error {
-			return c.ContainerRestart(cmd.Context(), ref, so)
+			return call(c, cmd.Context(), ref, so)
 		})
 	}
 	stopFlags(cmd, opts)
