@@ -3,7 +3,6 @@ package container
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -139,17 +138,15 @@ func (r *attachReader) next() (LogEntry, error) {
 			}
 		}
 		if r.f != nil {
-			chunk, err := r.br.ReadBytes('\n')
-			r.part = append(r.part, chunk...)
-			if err == nil {
-				line := r.part
-				r.part = r.part[:0]
+			e, ok, err := readLogLine(r.br, &r.part)
+			if ok || err == nil {
 				r.poll = 0
-				var j jsonLine
-				if json.Unmarshal(line, &j) != nil {
-					continue // a torn or foreign line, as Logs skips it
-				}
-				return LogEntry{Stream: j.Stream, Time: j.Time, Line: []byte(j.Log)}, nil
+			}
+			if ok {
+				return e, nil
+			}
+			if err == nil {
+				continue // a torn or foreign line, as Logs skips it
 			}
 			if !errors.Is(err, io.EOF) {
 				return LogEntry{}, fmt.Errorf("reading the container log: %w", err)
@@ -209,18 +206,4 @@ func (r *attachReader) open() error {
 
 // replaced reports whether the live file was rotated away or truncated
 // since it was opened.
-func (r *attachReader) replaced() bool {
-	a, err1 := r.f.Stat()
-	b, err2 := os.Stat(r.path)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	if !os.SameFile(a, b) {
-		return true
-	}
-	off, err := r.f.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return false
-	}
-	return b.Size() < off-int64(r.br.Buffered())
-}
+func (r *attachReader) replaced() bool { return logReplaced(r.f, r.br, r.path) }

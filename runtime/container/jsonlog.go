@@ -300,16 +300,12 @@ func (r *logReader) nextRaw(follow bool) (LogEntry, error) {
 				return LogEntry{}, err
 			}
 		}
-		chunk, err := r.br.ReadBytes('\n')
-		r.part = append(r.part, chunk...)
+		e, ok, err := readLogLine(r.br, &r.part)
+		if ok {
+			return e, nil
+		}
 		if err == nil {
-			line := r.part
-			r.part = r.part[:0]
-			var j jsonLine
-			if json.Unmarshal(line, &j) != nil {
-				continue // a torn or foreign line: skip it as Docker does
-			}
-			return LogEntry{Stream: j.Stream, Time: j.Time, Line: []byte(j.Log)}, nil
+			continue // a torn or foreign line: skip it as Docker does
 		}
 		if err != io.EOF {
 			return LogEntry{}, err
@@ -378,22 +374,41 @@ func (r *logReader) openNext() error {
 }
 
 // rotated reports whether the live file was replaced since it was opened.
-func (r *logReader) rotated() bool {
-	a, err1 := r.f.Stat()
-	b, err2 := os.Stat(r.path)
+func (r *logReader) rotated() bool { return logReplaced(r.f, r.br, r.path) }
+
+// readLogLine reads the next json-file entry of a file that may still be
+// written: a line without its newline yet is kept in part until the rest
+// arrives. ok is false with a nil error for a torn or foreign line, which
+// readers skip as Docker does; err is io.EOF when no whole line is there.
+func readLogLine(br *bufio.Reader, part *[]byte) (e LogEntry, ok bool, err error) {
+	chunk, err := br.ReadBytes('\n')
+	*part = append(*part, chunk...)
+	if err != nil {
+		return LogEntry{}, false, err
+	}
+	line := *part
+	*part = (*part)[:0]
+	var j jsonLine
+	if json.Unmarshal(line, &j) != nil {
+		return LogEntry{}, false, nil
+	}
+	return LogEntry{Stream: j.Stream, Time: j.Time, Line: []byte(j.Log)}, true, nil
+}
+
+// logReplaced reports whether the live log at path is no longer the file f
+// reads (rotated away), or was truncated below what has been read.
+func logReplaced(f *os.File, br *bufio.Reader, path string) bool {
+	a, err1 := f.Stat()
+	b, err2 := os.Stat(path)
 	if err1 != nil || err2 != nil {
 		return false
 	}
-	if os.SameFile(a, b) {
-		return b.Size() < r.offset()
+	if !os.SameFile(a, b) {
+		return true
 	}
-	return true
-}
-
-func (r *logReader) offset() int64 {
-	off, err := r.f.Seek(0, io.SeekCurrent)
+	off, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {
-		return 0
+		return false
 	}
-	return off - int64(r.br.Buffered())
+	return b.Size() < off-int64(br.Buffered())
 }
