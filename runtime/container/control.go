@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/berthhq/berth/runtime/cgroup"
+	"github.com/berthhq/berth/runtime/container/cgroup"
 )
 
 // The monitor's control socket (<container dir>/monitor.sock) takes one

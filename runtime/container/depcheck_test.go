@@ -11,7 +11,7 @@ import (
 func TestImports(t *testing.T) {
 	testvm.CheckImports(t, ".",
 		"github.com/berthhq/berth/runtime/image",
-		"github.com/berthhq/berth/runtime/cgroup",
+		"github.com/berthhq/berth/runtime/container/cgroup",
 		"github.com/berthhq/berth/runtime/atomicfile",
 		"github.com/berthhq/berth/runtime/container/caps",
 		"github.com/berthhq/berth/runtime/container/seccomp")

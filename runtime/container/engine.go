@@ -18,8 +18,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/berthhq/berth/runtime/cgroup"
 	"github.com/berthhq/berth/runtime/container/caps"
+	"github.com/berthhq/berth/runtime/container/cgroup"
 	"github.com/berthhq/berth/runtime/image"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/berthhq/berth/runtime/cgroup"
+	"github.com/berthhq/berth/runtime/container/cgroup"
 	"github.com/berthhq/berth/runtime/image"
 )
 

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/berthhq/berth/runtime/cgroup"
+	"github.com/berthhq/berth/runtime/container/cgroup"
 )
 
 // Reconcile brings the engine in line with the host after it starts:

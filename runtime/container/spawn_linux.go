@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/berthhq/berth/runtime/cgroup"
+	"github.com/berthhq/berth/runtime/container/cgroup"
 )
 
 // roleEnv is the environment of the monitor and init processes: small Go

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berthhq/berth/runtime/cgroup"
+	"github.com/berthhq/berth/runtime/container/cgroup"
 )
 
 // CreateSpec is what docker create/run's flags ask for. Config and

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/runtime/api"
-	"github.com/berthhq/berth/runtime/cgroup"
 	"github.com/berthhq/berth/runtime/container"
+	"github.com/berthhq/berth/runtime/container/cgroup"
 	"github.com/berthhq/berth/runtime/image"
 )
 

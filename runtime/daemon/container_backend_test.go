@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/runtime/api"
-	"github.com/berthhq/berth/runtime/cgroup"
 	"github.com/berthhq/berth/runtime/container"
+	"github.com/berthhq/berth/runtime/container/cgroup"
 )
 
 func TestCreateSpec(t *testing.T) {
