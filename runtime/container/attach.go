@@ -3,10 +3,14 @@ package container
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,156 +58,229 @@ func (e *Engine) WaitChan(ctx context.Context, idOrName, condition string) (<-ch
 	return out, nil
 }
 
-// Attach returns the container's output from this moment on: what its
-// process writes now if it runs, or after the start that follows if it
-// does not, until that process exits (then the reader gives io.EOF after
-// the last entry), the container is removed, or ctx ends. It follows the
-// json-file log from its current end, so a container whose log driver is
-// none has nothing to attach to, and the reader only waits for the exit.
-func (e *Engine) Attach(ctx context.Context, idOrName string, stdout, stderr bool) (LogReader, error) {
+// Stream numbers on an attach connection, as Docker's stdcopy frames
+// them: a header of the stream, three zero bytes and the big-endian
+// length, then the data.
+const (
+	streamStdout byte = 1
+	streamStderr byte = 2
+)
+
+// AttachOptions say which of a container's streams an attachment
+// carries.
+type AttachOptions struct {
+	Stdin, Stdout, Stderr bool
+}
+
+// Attach connects to the container's streams from this moment on: to its
+// running process, or, when it does not run, to the process of the start
+// that follows (that start then holds the output until the attachment is
+// there, so a command that is quick to finish is not missed). The
+// attachment is registered before Attach returns; it ends (Next gives
+// io.EOF after the last output) when that process exits, the container is
+// removed, or ctx ends.
+func (e *Engine) Attach(ctx context.Context, idOrName string, opts AttachOptions) (*Attachment, error) {
 	en, err := e.lookup(idOrName)
 	if err != nil {
 		return nil, err
 	}
 	en.mu.Lock()
 	c := en.c
-	exited, removed := en.exited, en.removed
-	path := c.LogPath
-	lc, _ := parseLogConfig(c.HostConfig.LogConfig)
+	var started <-chan struct{}
+	if !c.State.Running() {
+		en.attachWanted++
+		started = en.started
+	}
+	removed, dir := en.removed, c.Dir
+	a := &Attachment{TTY: c.Config.Tty, ready: make(chan struct{})}
 	en.mu.Unlock()
-	if lc.Type == "none" {
-		path = ""
-	}
-	if !stdout && !stderr {
-		stdout, stderr = true, true
-	}
-	r := &attachReader{ctx: ctx, path: path, exited: exited, removed: removed, stdout: stdout, stderr: stderr}
-	if path != "" {
-		// Everything written from now on lies past the current end.
-		if fi, err := os.Stat(path); err == nil {
-			r.offset = fi.Size()
+	go func() {
+		if started != nil {
+			var err error
+			select {
+			case <-started:
+			case <-removed:
+				err = io.EOF
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+			en.mu.Lock()
+			en.attachWanted--
+			en.mu.Unlock()
+			if err != nil {
+				a.connected(nil, nil, err)
+				return
+			}
 		}
-	}
-	return r, nil
+		conn, br, err := dialAttach(ctx, dir, opts)
+		a.connected(conn, br, err)
+	}()
+	context.AfterFunc(ctx, func() { a.Close() })
+	return a, nil
 }
 
-// An attached reader looks for new output soon after the last, then
-// less and less often while the container is quiet; its exit is noticed
-// at once.
-const (
-	attachPollMin = 5 * time.Millisecond
-	attachPollMax = 100 * time.Millisecond
-)
-
-// attachReader follows the live log file from an offset, across the
-// start that may follow and through rotations, until the exit.
-type attachReader struct {
-	ctx             context.Context
-	path            string
-	exited, removed <-chan struct{}
-	stdout, stderr  bool
-	offset          int64 // where reading starts in the file first opened
-	f               *os.File
-	br              *bufio.Reader
-	part            []byte
-	done            bool // the process exited: read to the end, then EOF
-	poll            time.Duration
-}
-
-func (r *attachReader) Close() error {
-	if r.f != nil {
-		return r.f.Close()
-	}
-	return nil
-}
-
-func (r *attachReader) Next() (LogEntry, error) {
-	for {
-		e, err := r.next()
-		if err != nil {
-			return LogEntry{}, err
-		}
-		if e.Stream == "stdout" && !r.stdout || e.Stream == "stderr" && !r.stderr {
-			continue
-		}
-		return e, nil
-	}
-}
-
-func (r *attachReader) next() (LogEntry, error) {
-	for {
-		if r.f == nil && r.path != "" {
-			if err := r.open(); err != nil {
-				return LogEntry{}, err
-			}
-		}
-		if r.f != nil {
-			e, ok, err := readLogLine(r.br, &r.part)
-			if ok || err == nil {
-				r.poll = 0
-			}
-			if ok {
-				return e, nil
-			}
-			if err == nil {
-				continue // a torn or foreign line, as Logs skips it
-			}
-			if !errors.Is(err, io.EOF) {
-				return LogEntry{}, fmt.Errorf("reading the container log: %w", err)
-			}
-			if r.replaced() {
-				r.f.Close()
-				r.f, r.offset, r.part = nil, 0, r.part[:0]
-				continue
-			}
-		}
-		if r.done {
-			return LogEntry{}, io.EOF
-		}
-		r.poll = min(max(2*r.poll, attachPollMin), attachPollMax)
-		t := time.NewTimer(r.poll)
-		select {
-		case <-r.ctx.Done():
-			t.Stop()
-			return LogEntry{}, r.ctx.Err()
-		case <-r.exited:
-			// The monitor wrote everything before it recorded the exit:
-			// one more pass to the end of the file.
-			r.done = true
-		case <-r.removed:
-			r.done = true
-		case <-t.C:
-		}
-		t.Stop()
-	}
-}
-
-// open opens the live file, positioned at the offset; a file that does
-// not exist yet (never started) is waited for.
-func (r *attachReader) open() error {
-	f, err := os.Open(r.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+// dialAttach asks the container's monitor for its streams; a monitor that
+// is gone means the process has exited: nothing more to read.
+func dialAttach(ctx context.Context, dir string, opts AttachOptions) (net.Conn, *bufio.Reader, error) {
+	addr, done, err := socketAddr(dir)
 	if err != nil {
-		return fmt.Errorf("reading the container log: %w", err)
+		return nil, nil, err
 	}
-	if fi, err := f.Stat(); err == nil && fi.Size() < r.offset {
-		r.offset = 0 // truncated (rotated with max-file 1) since the attach
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", addr)
+	done()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		return nil, nil, io.EOF
 	}
-	if _, err := f.Seek(r.offset, io.SeekStart); err != nil {
-		f.Close()
-		return fmt.Errorf("reading the container log: %w", err)
+	flag := func(b bool) string {
+		if b {
+			return "1"
+		}
+		return "0"
 	}
-	r.f = f
-	if r.br == nil {
-		r.br = bufio.NewReaderSize(f, 32<<10)
-	} else {
-		r.br.Reset(f)
+	req := "attach " + flag(opts.Stdin) + " " + flag(opts.Stdout) + " " + flag(opts.Stderr) + "\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		conn.Close()
+		return nil, nil, io.EOF
+	}
+	br := bufio.NewReaderSize(conn, 32<<10)
+	line, err := br.ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ok" {
+		conn.Close()
+		return nil, nil, io.EOF
+	}
+	return conn, br, nil
+}
+
+// Attachment is a live connection to a container's streams: Next reads
+// its output, Write feeds its stdin (when attached with Stdin).
+type Attachment struct {
+	// TTY says the process has a terminal: its output is one raw stream.
+	TTY bool
+
+	ready  chan struct{} // closed once connected, or failed
+	conn   net.Conn
+	br     *bufio.Reader
+	err    error
+	once   sync.Once
+	closed atomic.Bool
+	wmu    sync.Mutex
+}
+
+func (a *Attachment) connected(conn net.Conn, br *bufio.Reader, err error) {
+	a.once.Do(func() {
+		if conn != nil && a.closed.Load() {
+			conn.Close()
+			conn, err = nil, net.ErrClosed
+		}
+		a.conn, a.br, a.err = conn, br, err
+		close(a.ready)
+	})
+}
+
+// Next returns the next chunk of output, as the process wrote it (not
+// split in lines), or io.EOF once the process has exited and everything
+// it wrote is read.
+func (a *Attachment) Next() (LogEntry, error) {
+	<-a.ready
+	if a.err != nil {
+		return LogEntry{}, a.err
+	}
+	var hdr [8]byte
+	if _, err := io.ReadFull(a.br, hdr[:]); err != nil {
+		return LogEntry{}, a.endErr(err)
+	}
+	data := make([]byte, binary.BigEndian.Uint32(hdr[4:]))
+	if _, err := io.ReadFull(a.br, data); err != nil {
+		return LogEntry{}, a.endErr(err)
+	}
+	stream := "stdout"
+	if hdr[0] == streamStderr {
+		stream = "stderr"
+	}
+	return LogEntry{Stream: stream, Time: time.Now().UTC(), Line: data}, nil
+}
+
+func (a *Attachment) endErr(err error) error {
+	if a.closed.Load() {
+		return net.ErrClosed
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		return io.EOF
+	}
+	return err
+}
+
+// Write sends input to the process's stdin; it waits for the
+// connection, which a container that has not started yet does not have.
+func (a *Attachment) Write(p []byte) (int, error) {
+	<-a.ready
+	if a.err != nil {
+		return 0, a.err
+	}
+	for n := 0; n < len(p); {
+		chunk := p[n:min(len(p), n+32<<10)]
+		if err := a.frame(chunk); err != nil {
+			return n, err
+		}
+		n += len(chunk)
+	}
+	return len(p), nil
+}
+
+// CloseWrite ends the input: a container with StdinOnce sees EOF. (Close
+// without it detaches, and the process's stdin stays open.)
+func (a *Attachment) CloseWrite() error {
+	<-a.ready
+	if a.err != nil {
+		return a.err
+	}
+	return a.frame(nil)
+}
+
+func (a *Attachment) frame(p []byte) error {
+	var hdr [8]byte
+	binary.BigEndian.PutUint32(hdr[4:], uint32(len(p)))
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	if _, err := a.conn.Write(hdr[:]); err != nil {
+		return err
+	}
+	_, err := a.conn.Write(p)
+	return err
+}
+
+// Close detaches; the container runs on.
+func (a *Attachment) Close() error {
+	a.closed.Store(true)
+	a.connected(nil, nil, net.ErrClosed)
+	if a.conn != nil {
+		return a.conn.Close()
 	}
 	return nil
 }
 
-// replaced reports whether the live file was rotated away or truncated
-// since it was opened.
-func (r *attachReader) replaced() bool { return logReplaced(r.f, r.br, r.path) }
+// Resize sets the size of the container's terminal.
+func (e *Engine) Resize(ctx context.Context, idOrName string, rows, cols uint16) error {
+	en, err := e.lookup(idOrName)
+	if err != nil {
+		return err
+	}
+	en.mu.Lock()
+	running, tty, dir, id := en.c.State.Running(), en.c.Config.Tty, en.c.Dir, en.c.ID
+	en.mu.Unlock()
+	if !running {
+		return conflictf("Container %s is not running", id)
+	}
+	if !tty {
+		return invalidf("container %s has no terminal (it was created without -t)", shortID(id))
+	}
+	err = monitorRequest(ctx, dir, fmt.Sprintf("resize %d %d", rows, cols), false)
+	if isGone(err) {
+		return conflictf("Container %s is not running", id)
+	}
+	return err
+}

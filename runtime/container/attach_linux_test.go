@@ -41,7 +41,7 @@ func TestAttachAndWaitBeforeStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for run := 1; run <= 2; run++ {
-		r, err := e.Attach(ctx, c.ID, true, true)
+		r, err := e.Attach(ctx, c.ID, container.AttachOptions{Stdout: true, Stderr: true})
 		if err != nil {
 			t.Fatal(err)
 		}

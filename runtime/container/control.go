@@ -30,6 +30,13 @@ import (
 //	pause         freeze the cgroup → "ok" | "err <message>"
 //	unpause       thaw it           → "ok" | "err <message>"
 //	ping          → "ok <pid>"
+//	resize <h> <w>  size the terminal → "ok" | "err <message>"
+//	attach <in> <out> <err>  (each 0 or 1) → "ok", then the connection
+//	              carries the container's output as Docker's stdcopy
+//	              frames (stream 1 or 2, a terminal's as 1) until its
+//	              process exits, and takes input framed the same way
+//	              (stream 0; an empty frame ends the input, which closes
+//	              a StdinOnce process's stdin); closing it detaches
 //
 // A monitor that is gone (no socket, connection refused, or a closed
 // connection without an answer) means the container is not running.

@@ -11,6 +11,7 @@ import (
 func TestImports(t *testing.T) {
 	testvm.CheckImports(t, ".",
 		"github.com/berthhq/berth/runtime/image",
+		"github.com/berthhq/berth/runtime/image/layer",
 		"github.com/berthhq/berth/runtime/container/cgroup",
 		"github.com/berthhq/berth/runtime/atomicfile",
 		"github.com/berthhq/berth/runtime/container/caps",

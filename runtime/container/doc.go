@@ -7,17 +7,25 @@
 // # Processes
 //
 //	daemon (Engine) ─ spawns, then may die or restart without harming containers
-//	  └─ monitor    berth container-monitor <dir>: one per container, own
-//	     │          session; creates the cgroup, holds the output pipes and
-//	     │          writes the json-file log, records the state, answers
-//	     │          the control socket, exits after the container
-//	     └─ init    berth container-init: PID 1 in new mount, UTS, IPC, PID
-//	        │       and network namespaces (and cgroup on v2); builds the
-//	        │       rootfs, pivots into it, then execs the command (--init
-//	        │       false) or forks it and stays, reaping and forwarding
-//	        └─ the image's command
+//	  ├─ monitor    berth container-monitor <dir>: one per container, own
+//	  │  │          session; creates the cgroup, holds the container's
+//	  │  │          stdio (pipes, or the master of the terminal the init
+//	  │  │          made in the container's devpts) and writes the
+//	  │  │          json-file log, relays attached clients, records the
+//	  │  │          state, answers the control socket, exits after the
+//	  │  │          container
+//	  │  └─ init    berth container-init: PID 1 in new mount, UTS, IPC, PID
+//	  │     │       and network namespaces (and cgroup on v2); builds the
+//	  │     │       rootfs, pivots into it, then execs the command (--init
+//	  │     │       false) or forks it and stays, reaping and forwarding
+//	  │     └─ the image's command
+//	  └─ exec helper  berth container-exec: one per exec, the daemon's
+//	                  child; joins the container's cgroup, enters its
+//	                  namespaces from a locked thread (unshare(CLONE_FS),
+//	                  setns, mount last), confines itself as the init
+//	                  does, forks the process and exits with its status
 //
-// Both roles run from one sealed memfd copy of the engine's binary, made
+// Every role runs from one sealed memfd copy of the engine's binary, made
 // by New (CVE-2019-5736). The daemon hands the monitor its launch (a
 // plan computed up front, see plan.go) over a pipe and reads "ok" or
 // "err <code> <message>" back; Start returns then. The init reads its part
@@ -66,6 +74,10 @@
 //	        <id>-json.log      the json-file log (.1, .2 ... when rotated)
 //	        hostname hosts resolv.conf
 //	                           bind-mounted at /etc/...
+//	        init/              the init layer: the mount targets the
+//	                           image lacks (dev, proc, etc/hosts...), the
+//	                           overlay's topmost lower, so that the upper
+//	                           holds only what the processes changed
 //	        diff/ work/        the overlay's upper and work dirs
 //	        merged/            the overlay's mount point (mounted only in
 //	                           the container's mount namespace)

@@ -63,8 +63,12 @@ type entry struct {
 
 	mu sync.Mutex // guards what follows
 	c  *Container
-	// exited is closed at the container's next exit, then replaced.
-	exited chan struct{}
+	// exited is closed at the container's next exit, then replaced;
+	// started likewise at its next start.
+	exited  chan struct{}
+	started chan struct{}
+	// attachWanted counts attachments waiting for the next start.
+	attachWanted int
 	// removed is closed when the container is gone.
 	removed chan struct{}
 	last    ExitStatus
@@ -80,7 +84,7 @@ type entry struct {
 }
 
 func newEntry(c *Container) *entry {
-	return &entry{c: c, exited: make(chan struct{}), removed: make(chan struct{})}
+	return &entry{c: c, exited: make(chan struct{}), started: make(chan struct{}), removed: make(chan struct{})}
 }
 
 func (en *entry) snapshot() *Container {
@@ -429,7 +433,7 @@ func (e *Engine) Create(ctx context.Context, spec CreateSpec) (*Container, []str
 			e.mu.Unlock()
 		}
 	}()
-	if err := e.makeDir(c, network); err != nil {
+	if err := e.makeDir(c, network, img); err != nil {
 		return nil, nil, err
 	}
 	e.vmu.Lock()
@@ -487,14 +491,18 @@ func (e *Engine) reserveName(want, id string) (string, error) {
 	}
 }
 
-// makeDir creates the container's directory and the files it gets.
-func (e *Engine) makeDir(c *Container, network string) error {
+// makeDir creates the container's directory, its init layer and the files
+// it gets.
+func (e *Engine) makeDir(c *Container, network string, img *image.Image) error {
 	for _, d := range []string{"", upperDir, workDir, mergedDir} {
 		if err := os.Mkdir(filepath.Join(c.Dir, d), 0o700); err != nil {
 			return fmt.Errorf("creating the container's directory: %w", err)
 		}
 	}
 	if err := os.Chmod(filepath.Join(c.Dir, upperDir), 0o755); err != nil {
+		return err
+	}
+	if err := makeInitLayer(filepath.Join(c.Dir, initDir), imageLowers(img)); err != nil {
 		return err
 	}
 	hosts, _ := os.ReadFile(e.o.hosts)
@@ -655,6 +663,7 @@ func (e *Engine) start(ctx context.Context, en *entry, byPolicy bool) error {
 	}
 	en.mu.Lock()
 	en.noRestart = false
+	l.WaitAttach = en.attachWanted > 0
 	en.mu.Unlock()
 
 	mon, startErr := e.spawnMonitor(ctx, l)
@@ -691,6 +700,8 @@ func (e *Engine) start(ctx context.Context, en *entry, byPolicy bool) error {
 	en.mu.Lock()
 	en.c.State = st
 	en.watching = true
+	close(en.started)
+	en.started = make(chan struct{})
 	en.mu.Unlock()
 	e.wg.Add(1)
 	go e.watch(en, mon, st.MonitorPid)

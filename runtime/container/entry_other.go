@@ -43,3 +43,15 @@ func InitMain(args []string) int {
 	fmt.Fprintln(os.Stderr, errPlatform)
 	return 125
 }
+
+// ExecMain is Linux's; elsewhere it says so.
+func ExecMain(args []string) int {
+	fmt.Fprintln(os.Stderr, errPlatform)
+	return 125
+}
+
+func (e *Engine) startExec(context.Context, *execPlan, bool) (*Process, error) {
+	return nil, errPlatform
+}
+
+func resizeConsole(*os.File, uint16, uint16) error { return errPlatform }

@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"syscall"
 )
 
 // The kinds of failure callers branch on (errors.Is). Each error the engine
@@ -80,4 +81,15 @@ func exitCodeFor(msg string) int {
 		return ExitCannotInvoke
 	}
 	return ExitEngineError
+}
+
+// waitCode is the exit code Docker reports: the status, or 128+signal.
+func waitCode(w syscall.WaitStatus) int {
+	switch {
+	case w.Exited():
+		return w.ExitStatus()
+	case w.Signaled():
+		return exitSignalOffset + int(w.Signal())
+	}
+	return exitUnknownStatus
 }

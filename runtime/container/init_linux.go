@@ -69,7 +69,37 @@ func InitMain(args []string) int {
 	if err := setupContainer(&p); err != nil {
 		return initFail(status, ExitEngineError, err.Error())
 	}
-	return runProcess(&p, status, pids, sigs, compiled)
+	var slave *os.File
+	if p.Tty {
+		if slave, err = openConsole(&p); err != nil {
+			return initFail(status, ExitEngineError, err.Error())
+		}
+	}
+	return runProcess(&p, status, pids, sigs, compiled, slave)
+}
+
+// openConsole makes the container's terminal, hands its master to the
+// monitor over fd 5 and returns the slave, the command's stdio.
+func openConsole(p *initPlan) (*os.File, error) {
+	sock := os.NewFile(5, "console")
+	if sock == nil {
+		return nil, errors.New("the container has a terminal but no console socket")
+	}
+	defer sock.Close()
+	master, slave, err := newConsole(p.Rows, p.Cols)
+	if err != nil {
+		return nil, err
+	}
+	defer master.Close()
+	if err := bindConsole(slave); err != nil {
+		slave.Close()
+		return nil, err
+	}
+	if err := sendFile(sock, master); err != nil {
+		slave.Close()
+		return nil, err
+	}
+	return slave, nil
 }
 
 type compiledFilter struct {
@@ -153,10 +183,14 @@ func loopbackUp() error {
 }
 
 // runProcess starts the container's command inside the new root.
-func runProcess(p *initPlan, status *os.File, pids *os.File, sigs chan os.Signal, compiled <-chan compiledFilter) int {
+func runProcess(p *initPlan, status *os.File, pids *os.File, sigs chan os.Signal, compiled <-chan compiledFilter, tty *os.File) int {
 	u, err := lookupUser(p.User)
 	if err != nil {
 		return initFail(status, ExitEngineError, err.Error())
+	}
+	if tty != nil {
+		// The user owns its terminal, as login gives it one.
+		unix.Fchown(int(tty.Fd()), u.Uid, -1)
 	}
 	env := p.Env
 	if !hasEnv(env, "HOME") {
@@ -200,12 +234,35 @@ func runProcess(p *initPlan, status *os.File, pids *os.File, sigs chan os.Signal
 		return initFail(status, ExitEngineError, err.Error())
 	}
 	if p.Init {
-		return forkAndReap(p, status, path, env, u, filter, pids, sigs)
+		return forkAndReap(p, status, path, env, u, filter, pids, sigs, tty)
 	}
 	if err := setPidsMax(pids, p.PidsLimit); err != nil {
 		return initFail(status, ExitEngineError, err.Error())
 	}
+	if tty != nil {
+		if err := takeTerminal(tty); err != nil {
+			return initFail(status, ExitEngineError, err.Error())
+		}
+	}
 	return execInPlace(p, status, path, env, u, filter)
+}
+
+// takeTerminal makes tty this process's standard streams and controlling
+// terminal, in a session of its own.
+func takeTerminal(tty *os.File) error {
+	for fd := 0; fd <= 2; fd++ {
+		if err := unix.Dup3(int(tty.Fd()), fd, 0); err != nil {
+			return fmt.Errorf("attaching the terminal: %w", err)
+		}
+	}
+	tty.Close()
+	if _, err := unix.Setsid(); err != nil {
+		return fmt.Errorf("setsid: %w", err)
+	}
+	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("taking the terminal: %w", err)
+	}
+	return nil
 }
 
 // execInPlace turns this process into the container's command (no init):
@@ -262,7 +319,7 @@ var forwarded = []os.Signal{
 // exits, as tini runs under Docker's --init. Confining the init itself,
 // instead of re-executing a stage that confines only the command, saves
 // a Go process start on every container start.
-func forkAndReap(p *initPlan, status *os.File, path string, env []string, u execUser, filter *seccomp.Filter, pids *os.File, sigs chan os.Signal) int {
+func forkAndReap(p *initPlan, status *os.File, path string, env []string, u execUser, filter *seccomp.Filter, pids *os.File, sigs chan os.Signal, tty *os.File) int {
 	if filter != nil && !p.NoNewPrivileges {
 		if err := filter.Install(); err != nil {
 			return initFail(status, ExitEngineError, err.Error())
@@ -301,14 +358,26 @@ func forkAndReap(p *initPlan, status *os.File, path string, env []string, u exec
 			return initFail(status, ExitEngineError, err.Error())
 		}
 	}
-	pid, err := syscall.ForkExec(path, p.Args, &syscall.ProcAttr{
+	attr := &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},
 		Sys: &syscall.SysProcAttr{
 			Setpgid:    true,
 			Credential: &syscall.Credential{Uid: uint32(u.Uid), Gid: uint32(u.Gid), Groups: toUint32(u.Groups)},
 		},
-	})
+	}
+	if tty != nil {
+		// A session led by the command, with the terminal as its
+		// controlling one: Ctrl-C reaches its foreground job.
+		fd := tty.Fd()
+		attr.Files = []uintptr{fd, fd, fd}
+		attr.Sys.Setpgid = false
+		attr.Sys.Setsid, attr.Sys.Setctty, attr.Sys.Ctty = true, true, 0
+	}
+	pid, err := syscall.ForkExec(path, p.Args, attr)
+	if tty != nil {
+		tty.Close()
+	}
 	if err != nil {
 		msg := fmt.Sprintf("exec %s: %v", path, err)
 		return initFail(status, exitCodeFor(msg), msg)

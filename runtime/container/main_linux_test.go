@@ -35,6 +35,8 @@ func TestMain(m *testing.M) {
 			os.Exit(container.MonitorMain(os.Args[2:]))
 		case "container-init":
 			os.Exit(container.InitMain(os.Args[2:]))
+		case "container-exec":
+			os.Exit(container.ExecMain(os.Args[2:]))
 		}
 	}
 	if os.Getenv("BERTH_TEST_ENGINE") != "" {

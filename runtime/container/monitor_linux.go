@@ -52,7 +52,7 @@ func MonitorMain(args []string) int {
 	// v2, the host's network, no log) gets an init of its own.
 	var pre *initProc
 	if strings.HasPrefix(args[0], sparePrefix) {
-		pre, _ = startInit(true, true, -1)
+		pre, _ = startInit(true, -1, false, false)
 	}
 	var l launch
 	err := json.NewDecoder(cfg).Decode(&l)
@@ -72,20 +72,19 @@ func MonitorMain(args []string) int {
 // initProc is a started container init that waits for its plan.
 type initProc struct {
 	cmd                        *exec.Cmd
-	outR, errR, statusR, planW *os.File // outR and errR nil without a log
+	outR, errR, statusR, planW *os.File
+	stdinW                     *os.File // the process's stdin, with -i
+	consoleR                   *os.File // where the terminal's master comes, with -t
 }
 
 // startInit starts a container's init from the sealed memfd this monitor
 // runs from, in new mount, UTS, IPC and PID namespaces (and network with
-// newNet), its output to pipes (logged) or /dev/null, and in the cgroup of
-// cgroupFD (v2) unless it is -1.
-func startInit(newNet, logged bool, cgroupFD int) (*initProc, error) {
+// newNet), its output to pipes, and in the cgroup of cgroupFD (v2) unless
+// it is -1. Its stdin is a pipe with stdin, /dev/null otherwise; with tty
+// it gets a socket (fd 5) to hand back the terminal it makes.
+func startInit(newNet bool, cgroupFD int, stdin, tty bool) (*initProc, error) {
 	ip := &initProc{}
-	var outW, errW *os.File
-	devnull, err := os.Open(os.DevNull)
-	if err != nil {
-		return nil, err
-	}
+	var outW, errW, stdinR, consoleW *os.File
 	var statusW, planR *os.File
 	closeAll := func(fs ...*os.File) {
 		for _, f := range fs {
@@ -94,12 +93,17 @@ func startInit(newNet, logged bool, cgroupFD int) (*initProc, error) {
 			}
 		}
 	}
-	if logged {
-		if ip.outR, outW, err = os.Pipe(); err == nil {
-			ip.errR, errW, err = os.Pipe()
-		}
+	var err error
+	if stdin {
+		stdinR, ip.stdinW, err = os.Pipe()
 	} else {
-		outW, errW = openDevNullW(), openDevNullW()
+		stdinR, err = os.Open(os.DevNull)
+	}
+	if err == nil {
+		ip.outR, outW, err = os.Pipe()
+	}
+	if err == nil {
+		ip.errR, errW, err = os.Pipe()
 	}
 	if err == nil {
 		ip.statusR, statusW, err = os.Pipe()
@@ -107,8 +111,11 @@ func startInit(newNet, logged bool, cgroupFD int) (*initProc, error) {
 	if err == nil {
 		planR, ip.planW, err = os.Pipe()
 	}
+	if err == nil && tty {
+		ip.consoleR, consoleW, err = socketPair()
+	}
 	if err != nil {
-		closeAll(devnull, outW, errW, statusW, planR, ip.outR, ip.errR, ip.statusR, ip.planW)
+		closeAll(stdinR, outW, errW, statusW, planR, consoleW, ip.stdinW, ip.outR, ip.errR, ip.statusR, ip.planW, ip.consoleR)
 		return nil, err
 	}
 	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID)
@@ -119,34 +126,42 @@ func startInit(newNet, logged bool, cgroupFD int) (*initProc, error) {
 	if cgroupFD >= 0 {
 		attr.UseCgroupFD, attr.CgroupFD = true, cgroupFD
 	}
+	extra := []*os.File{statusW, planR}
+	if consoleW != nil {
+		extra = append(extra, consoleW)
+	}
 	ip.cmd = &exec.Cmd{
 		Path:        "/proc/self/exe", // the sealed memfd this monitor runs from
 		Args:        []string{"berth", "container-init"},
 		Env:         roleEnv,
-		Stdin:       devnull,
+		Stdin:       stdinR,
 		Stdout:      outW,
 		Stderr:      errW,
-		ExtraFiles:  []*os.File{statusW, planR},
+		ExtraFiles:  extra,
 		SysProcAttr: attr,
 	}
 	err = ip.cmd.Start()
-	closeAll(devnull, outW, errW, statusW, planR)
+	closeAll(stdinR, outW, errW, statusW, planR, consoleW)
 	if err != nil {
-		closeAll(ip.outR, ip.errR, ip.statusR, ip.planW)
+		ip.close()
 		return nil, err
 	}
 	return ip, nil
+}
+
+func (ip *initProc) close() {
+	for _, f := range []*os.File{ip.outR, ip.errR, ip.statusR, ip.planW, ip.stdinW, ip.consoleR} {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 // kill ends an init that has not had its plan.
 func (ip *initProc) kill() {
 	ip.cmd.Process.Kill()
 	ip.cmd.Wait()
-	for _, f := range []*os.File{ip.outR, ip.errR, ip.statusR, ip.planW} {
-		if f != nil {
-			f.Close()
-		}
-	}
+	ip.close()
 }
 
 // showDir puts the container's directory on this process's command line
@@ -167,6 +182,7 @@ type monitor struct {
 	cg     *cgroup.Manager
 	proc   *os.Process
 	pre    *initProc // an init started before the launch came (a spare)
+	io     *stdio
 
 	mu      sync.Mutex
 	state   State
@@ -236,7 +252,7 @@ func (m *monitor) run() int {
 	var ip *initProc
 	if pre := m.pre; pre != nil {
 		m.pre = nil
-		if l.CgroupMode != cgroup.ModeV2 && l.NewNet && l.LogPath != "" {
+		if l.CgroupMode != cgroup.ModeV2 && l.NewNet && !l.Stdin && !l.Init.Tty {
 			ip = pre
 		} else {
 			pre.kill()
@@ -253,7 +269,7 @@ func (m *monitor) run() int {
 			defer unix.Close(fd)
 			cgroupFD = fd
 		}
-		ip, err = startInit(l.NewNet, l.LogPath != "", cgroupFD)
+		ip, err = startInit(l.NewNet, cgroupFD, l.Stdin, l.Init.Tty)
 	}
 	if cerr := <-created; cerr != nil {
 		if err == nil {
@@ -279,12 +295,12 @@ func (m *monitor) run() int {
 		json.NewEncoder(planW).Encode(&l.Init)
 		planW.Close()
 	}()
+	sio := newStdio(logger, l.Init.Tty, l.StdinOnce, l.WaitAttach)
+	m.io = sio
 	var pumps sync.WaitGroup
-	if logger != nil {
-		pumps.Add(2)
-		go func() { defer pumps.Done(); logger.pump("stdout", outR) }()
-		go func() { defer pumps.Done(); logger.pump("stderr", errR) }()
-	}
+	pumps.Add(2)
+	go func() { defer pumps.Done(); sio.pump(streamStdout, outR) }()
+	go func() { defer pumps.Done(); sio.pump(streamStderr, errR) }()
 
 	status, _ := io.ReadAll(statusR)
 	statusR.Close()
@@ -298,9 +314,36 @@ func (m *monitor) run() int {
 			initErr = strings.TrimPrefix(line, "err ")
 		}
 	}
+	if initErr == "" && started && ip.consoleR != nil {
+		master, err := recvFile(ip.consoleR)
+		if err != nil {
+			initErr = fmt.Sprintf("%d %v", ExitEngineError, err)
+			cmd.Process.Kill()
+		} else {
+			sio.console = master
+			pumps.Add(1)
+			go func() { defer pumps.Done(); sio.pump(streamStdout, master) }()
+		}
+	}
+	if ip.consoleR != nil {
+		ip.consoleR.Close()
+	}
+	switch {
+	case !l.Stdin:
+	case sio.console != nil:
+		sio.stdin = sio.console
+		ip.stdinW.Close() // unused: the terminal is the input
+	default:
+		sio.stdin = ip.stdinW
+	}
 	if initErr != "" || !started {
 		ws, _ := cmd.Process.Wait()
+		sio.release()
 		waitPumps(&pumps)
+		sio.close()
+		if sio.console != nil {
+			sio.console.Close()
+		}
 		if logger != nil {
 			logger.close()
 		}
@@ -332,7 +375,14 @@ func (m *monitor) run() int {
 			code = waitCode(w)
 		}
 	}
+	// Output a client was to attach for waits for it (attachWaitMax at
+	// most), then is drained.
+	<-sio.ready
 	waitPumps(&pumps)
+	sio.close()
+	if sio.console != nil {
+		sio.console.Close()
+	}
 	if logger != nil {
 		logger.close()
 	}
@@ -367,22 +417,6 @@ func waitPumps(wg *sync.WaitGroup) {
 	case <-done:
 	case <-time.After(2 * time.Second):
 	}
-}
-
-func openDevNullW() *os.File {
-	f, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	return f
-}
-
-// waitCode is the exit code Docker reports: the status, or 128+signal.
-func waitCode(w syscall.WaitStatus) int {
-	switch {
-	case w.Exited():
-		return w.ExitStatus()
-	case w.Signaled():
-		return exitSignalOffset + int(w.Signal())
-	}
-	return exitUnknownStatus
 }
 
 func (m *monitor) listen() (net.Listener, error) {
@@ -460,6 +494,34 @@ func (m *monitor) handle(c net.Conn) {
 			return
 		}
 		reply(m.kill(syscall.Signal(n), len(f) > 2 && f[2] == "thaw"))
+	case "attach":
+		// attach <stdin> <stdout> <stderr>, each 0 or 1; after "ok" the
+		// connection carries output frames one way and input the other.
+		if len(f) != 4 {
+			reply(errors.New("attach needs three flags"))
+			return
+		}
+		m.mu.Lock()
+		done := m.done
+		m.mu.Unlock()
+		if done {
+			reply(errNotRunning)
+			return
+		}
+		io.WriteString(c, "ok\n")
+		m.io.attach(c, f[1] == "1", f[2] == "1", f[3] == "1")
+	case "resize":
+		if len(f) != 3 {
+			reply(errors.New("resize needs a height and a width"))
+			return
+		}
+		h, err1 := strconv.ParseUint(f[1], 10, 16)
+		w, err2 := strconv.ParseUint(f[2], 10, 16)
+		if err1 != nil || err2 != nil {
+			reply(fmt.Errorf("bad size %q x %q", f[1], f[2]))
+			return
+		}
+		reply(m.io.resize(uint16(h), uint16(w)))
 	case "pause":
 		reply(m.pause(true))
 	case "unpause":

@@ -32,7 +32,13 @@ type launch struct {
 	LogMaxFile int
 	// NewNet: the container gets its own network namespace.
 	NewNet bool
-	Init   initPlan
+	// Stdin: the process reads a pipe that attached clients write to
+	// (-i); StdinOnce closes it when the first client's input ends.
+	Stdin, StdinOnce bool
+	// WaitAttach: a client attaches right after the start (docker run
+	// attaches first): output waits for it, so that none is missed.
+	WaitAttach bool
+	Init       initPlan
 }
 
 // initPlan is what the init does inside the new namespaces, in order:
@@ -73,6 +79,10 @@ type initPlan struct {
 	// Init: stay as PID 1 (reap, forward signals) and fork the process;
 	// otherwise exec it.
 	Init bool
+	// Tty: the process gets a terminal made in the container's devpts
+	// (its master goes to the monitor), sized Rows x Cols.
+	Tty        bool
+	Rows, Cols uint16
 }
 
 // mountPlan is one mount, in OCI terms: options mix flags (ro, nosuid,
@@ -280,6 +290,7 @@ func plan(c *Container, img *image.Image, e planEnv) (*launch, error) {
 
 	p := &l.Init
 	p.ImageRoot = e.ImageRoot
+	p.Lowers = initLayerLowers(c.Dir)
 	for i := len(img.Layers) - 1; i >= 0; i-- {
 		p.Lowers = append(p.Lowers, filepath.Join("l", img.Layers[i].Link))
 	}
@@ -309,6 +320,9 @@ func plan(c *Container, img *image.Image, e planEnv) (*launch, error) {
 	p.NoNewPrivileges = sec.NoNewPrivileges
 	p.Seccomp = !sec.Unconfined && !c.HostConfig.Privileged
 	p.Init = e.Init
+	p.Tty = c.Config.Tty
+	p.Rows, p.Cols = uint16(c.Config.ConsoleSize[0]), uint16(c.Config.ConsoleSize[1])
+	l.Stdin, l.StdinOnce = c.Config.OpenStdin, c.Config.StdinOnce
 	p.Mounts = containerMounts(c)
 	return l, nil
 }

@@ -45,10 +45,15 @@ type Config struct {
 	Domainname string
 	// Labels: the image's, then these on top.
 	Labels map[string]string
-	// Tty and OpenStdin are not supported yet (a later issue); Create
-	// refuses them.
-	Tty       bool
-	OpenStdin bool
+	// Tty gives the process a terminal (a pty inside the container);
+	// OpenStdin keeps its standard input open for attached clients, and
+	// StdinOnce closes it when the first client's input ends.
+	Tty         bool
+	OpenStdin   bool
+	StdinOnce   bool
+	AttachStdin bool `json:",omitempty"`
+	// ConsoleSize is the terminal's height and width at start.
+	ConsoleSize [2]uint
 	// StopSignal is a name (SIGTERM, TERM) or number; default the image's,
 	// then SIGTERM.
 	StopSignal string
@@ -249,12 +254,6 @@ func (s *CreateSpec) validate() error {
 	}
 	if s.Image == "" {
 		return invalidf("no image given: name the image to create the container from")
-	}
-	if s.Tty {
-		return kindf(ErrNotImplemented, "a TTY (-t) is not supported yet: run without -t")
-	}
-	if s.OpenStdin {
-		return kindf(ErrNotImplemented, "attaching standard input (-i) is not supported yet: run without -i")
 	}
 	switch s.RestartPolicy.Name {
 	case "", RestartNo, RestartAlways, RestartUnlessStopped:

@@ -206,7 +206,6 @@ func TestSpecValidate(t *testing.T) {
 		{"ok", func(*CreateSpec) {}, nil},
 		{"autoremove+restart", func(s *CreateSpec) { s.AutoRemove = true; s.RestartPolicy.Name = RestartAlways }, ErrInvalid},
 		{"retries without on-failure", func(s *CreateSpec) { s.RestartPolicy = RestartPolicy{Name: RestartAlways, MaximumRetryCount: 2} }, ErrInvalid},
-		{"tty", func(s *CreateSpec) { s.Tty = true }, ErrNotImplemented},
 		{"log driver", func(s *CreateSpec) { s.LogConfig.Type = "syslog" }, ErrNotImplemented},
 		{"log opt", func(s *CreateSpec) { s.LogConfig.Config = map[string]string{"max-size": "x"} }, ErrInvalid},
 		{"ulimit", func(s *CreateSpec) { s.Ulimits = []Ulimit{{Name: "nope"}} }, ErrInvalid},
