@@ -300,9 +300,12 @@ func (c *Client) ContainersPrune(ctx context.Context, filters map[string][]strin
 // /containers/{id}/attach.
 type ContainerAttachOptions struct {
 	Stream bool
+	Stdin  bool
 	Stdout bool
 	Stderr bool
 	Logs   bool
+	// DetachKeys overrides the engine's detach sequence ("ctrl-p,ctrl-q").
+	DetachKeys string
 }
 
 // HijackedResponse is an attached connection: read the container's
@@ -325,57 +328,16 @@ func (h *HijackedResponse) Close() error {
 // (output from then on is kept), before the container starts. Ending ctx
 // closes the connection.
 func (c *Client) ContainerAttach(ctx context.Context, ref string, o ContainerAttachOptions) (*HijackedResponse, error) {
-	v, err := c.APIVersion(ctx)
-	if err != nil {
-		return nil, err
-	}
 	q := url.Values{}
-	for k, on := range map[string]bool{"stream": o.Stream, "stdout": o.Stdout, "stderr": o.Stderr, "logs": o.Logs} {
+	for k, on := range map[string]bool{"stream": o.Stream, "stdin": o.Stdin, "stdout": o.Stdout, "stderr": o.Stderr, "logs": o.Logs} {
 		if on {
 			q.Set(k, "1")
 		}
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", c.socket)
-	if err != nil {
-		return nil, &unavailableError{socket: c.socket, err: err}
+	if o.DetachKeys != "" {
+		q.Set("detachKeys", o.DetachKeys)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	fail := func(err error) (*HijackedResponse, error) {
-		stop()
-		conn.Close()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, err
-	}
-	req, err := http.NewRequest(http.MethodPost, "http://berth/v"+v+containerPath(ref, "/attach")+"?"+q.Encode(), nil)
-	if err != nil {
-		return fail(err)
-	}
-	req.Header.Set("Connection", "Upgrade")
-	req.Header.Set("Upgrade", "tcp")
-	if err := req.Write(conn); err != nil {
-		return fail(fmt.Errorf("attaching to %s: %w", ref, err))
-	}
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
-		return fail(fmt.Errorf("attaching to %s: %w", ref, err))
-	}
-	switch {
-	case resp.StatusCode >= 400:
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var e errorResponse
-		msg := strings.TrimSpace(string(b))
-		if json.Unmarshal(b, &e) == nil && e.Message != "" {
-			msg = e.Message
-		}
-		return fail(&Error{StatusCode: resp.StatusCode, Message: msg})
-	case resp.StatusCode != http.StatusSwitchingProtocols && resp.StatusCode != http.StatusOK:
-		return fail(fmt.Errorf("attaching to %s: the engine answered %s", ref, resp.Status))
-	}
-	return &HijackedResponse{Conn: conn, Reader: br, Multiplexed: resp.Header.Get("Content-Type") != MediaTypeRawStream, stop: stop}, nil
+	return c.hijack(ctx, "attaching to "+ref, containerPath(ref, "/attach"), q, nil, nil)
 }
 
 // VolumeCreate is POST /volumes/create.

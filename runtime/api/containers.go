@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -62,11 +63,17 @@ type ContainerBackend interface {
 	// by opts; with Follow, the channel stays open for new output until
 	// the container stops or ctx ends. The backend closes the channel.
 	Logs(ctx context.Context, ref string, opts LogsOptions) (*OutputStream, error)
-	// Attach returns the container's output from this moment on, until
-	// the container's process exits (then the channel is closed, after
-	// the last output), or ctx ends. Output is registered before Attach
-	// returns, so nothing written after it is lost.
-	Attach(ctx context.Context, ref string, opts AttachOptions) (*OutputStream, error)
+	// Attach connects to the container's streams from this moment on:
+	// its running process, or the process of the start that follows. The
+	// output channel is closed after the last output once that process
+	// exits, or when ctx ends (which detaches: the container runs on).
+	// Output is registered before Attach returns, so nothing written
+	// after it is lost. With opts.Stdin, Stdin feeds the process's input;
+	// closing it ends the input (a StdinOnce container sees EOF).
+	Attach(ctx context.Context, ref string, opts AttachOptions) (*AttachStream, error)
+	// Resize sets the size of the container's terminal. Not running is a
+	// Conflict; a container without a terminal InvalidParameter.
+	Resize(ctx context.Context, ref string, height, width uint) error
 	// Top runs ps with psArgs ("" = "-ef") and keeps the container's
 	// processes.
 	Top(ctx context.Context, ref, psArgs string) (*ContainerTopResponse, error)
@@ -77,6 +84,9 @@ type ContainerBackend interface {
 	Stats(ctx context.Context, ref string) (<-chan StatsJSON, error)
 
 	VolumeBackend
+	ArchiveBackend
+	CommitBackend
+	ExecBackend
 }
 
 // VolumeBackend is what the server needs for named volumes.
@@ -171,10 +181,19 @@ type LogsOptions struct {
 	Tail int
 }
 
-// AttachOptions say which streams attach delivers.
+// AttachOptions say which streams attach carries.
 type AttachOptions struct {
+	Stdin  bool
 	Stdout bool
 	Stderr bool
+}
+
+// AttachStream is a live attachment to a process: its output, and its
+// input when it was asked for.
+type AttachStream struct {
+	OutputStream
+	// Stdin is nil unless the attachment carries input.
+	Stdin io.WriteCloser
 }
 
 // OutputStream is a container's output as the backend delivers it.

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -40,9 +38,6 @@ func (s *Server) containerRoutes() {
 	s.route("GET /containers/{id}/logs", []string{"follow", "stdout", "stderr", "since", "until", "timestamps", "tail"}, c(s.containerLogs))
 	s.route("GET /containers/{id}/top", []string{"ps_args"}, c(s.topContainer))
 	s.route("GET /containers/{id}/stats", []string{"stream", "one-shot"}, c(s.containerStats))
-	// stdin is the interactive side's: listed so that attach can say so
-	// rather than call it unknown. detachKeys (sent when config.json sets
-	// it) means nothing without stdin and is ignored.
 	s.route("POST /containers/{id}/attach", []string{"stream", "stdout", "stderr", "logs", "stdin", "detachKeys"}, c(s.attachContainer))
 
 	s.route("GET /volumes", []string{"filters"}, c(s.listVolumes))
@@ -500,78 +495,51 @@ func anyLabel(values []string, labels map[string]string) bool {
 
 // attachContainer is POST /containers/{id}/attach: the connection is
 // hijacked (101 UPGRADED when the client asked for the upgrade, as docker
-// run does) and carries the container's output, framed, until it exits.
-// logs=1 first replays the log up to the moment of attaching.
+// run does) and carries the container's output, framed unless it has a
+// terminal, until its process exits; with stdin=1 the client's input
+// goes to the process, until the detach keys. logs=1 first replays the
+// log up to the moment of attaching.
 func (s *Server) attachContainer(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	if boolValue(q, "stdin") {
-		return InvalidParameterf("attaching stdin (stdin=1) %s", laterInteractive)
-	}
 	stream, logs := boolValue(q, "stream"), boolValue(q, "logs")
 	if !stream && !logs {
 		return InvalidParameterf("attach needs stream=1 or logs=1")
 	}
-	opts := AttachOptions{Stdout: boolValue(q, "stdout"), Stderr: boolValue(q, "stderr")}
-	ctx, cancel := context.WithCancel(r.Context())
+	keys, err := ParseDetachKeys(q.Get("detachKeys"))
+	if err != nil {
+		return err
+	}
+	opts := AttachOptions{Stdin: boolValue(q, "stdin"), Stdout: boolValue(q, "stdout"), Stderr: boolValue(q, "stderr")}
+	// Not the request's context: net/http ends that when the client
+	// half-closes, as the docker CLI does at once. relay notices a
+	// client that has really gone.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
 	id := r.PathValue("id")
-	var live, past *OutputStream
+	var live *AttachStream
+	var past *OutputStream
 	attached := time.Now()
 	if stream {
-		var err error
 		if live, err = s.containers.Attach(ctx, id, opts); err != nil {
 			return err
 		}
 	}
 	if logs && (opts.Stdout || opts.Stderr) {
-		var err error
 		if past, err = s.containers.Logs(ctx, id, LogsOptions{Stdout: opts.Stdout, Stderr: opts.Stderr, Until: attached, Tail: -1}); err != nil {
 			return err
 		}
 	}
 	tty := (live != nil && live.TTY) || (past != nil && past.TTY)
-	conn, buf, err := http.NewResponseController(w).Hijack()
+	conn, buf, err := hijack(w, r, tty)
 	if err != nil {
-		return fmt.Errorf("attach: hijacking the connection: %w", err)
+		return err
 	}
 	defer conn.Close()
-	ct := MediaTypeMultiplexedStream
-	if tty {
-		ct = MediaTypeRawStream
-	}
-	status := "HTTP/1.1 200 OK\r\n"
-	if strings.EqualFold(r.Header.Get("Upgrade"), "tcp") {
-		status = "HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
-	}
-	h := w.Header().Clone()
-	h.Set("Content-Type", ct)
-	if _, err := io.WriteString(buf, status); err != nil {
-		return nil
-	}
-	_ = h.Write(buf)
-	_, _ = io.WriteString(buf, "\r\n")
-	if err := buf.Flush(); err != nil {
-		return nil
-	}
-	// The docker CLI half-closes its side at once, stdin or not: EOF is
-	// no goodbye. A client that has really gone is noticed by a failed
-	// read, or by the next write.
-	go func() {
-		if _, err := io.Copy(io.Discard, conn); err != nil && !errors.Is(err, net.ErrClosed) {
-			cancel()
-		}
-	}()
-	fw := &frameWriter{w: conn, tty: tty}
-	if past != nil {
-		if err := fw.copy(ctx, past.Messages); err != nil {
-			return nil
-		}
-	}
+	var stdin io.WriteCloser
+	var out *OutputStream
 	if live != nil {
-		_ = fw.copy(ctx, live.Messages)
+		stdin, out = live.Stdin, &live.OutputStream
 	}
-	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
-		_ = cw.CloseWrite()
-	}
+	relay(ctx, cancel, conn, buf.Reader, tty, stdin, keys, past, out)
 	return nil
 }

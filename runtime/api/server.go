@@ -138,6 +138,9 @@ func (s *Server) routes() {
 	// split by hand.
 	s.mux.HandleFunc("/images/", s.imageByName)
 	s.containerRoutes()
+	s.execRoutes()
+	s.commitRoutes()
+	s.archiveRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, NotFound(errors.New("page not found")))
 	})

@@ -11,7 +11,6 @@ import (
 )
 
 // How Berth words a Docker feature it will have but does not have yet.
-const laterInteractive = "is not supported yet: interactive containers (stdin, terminals, exec, attach) come in a later Berth release; run without it, or detached (-d)"
 
 const laterNetworking = "is not supported yet: Berth's networking comes in a later release; containers use --network none or host"
 
@@ -94,10 +93,6 @@ func validateConfig(c *ContainerConfig) error {
 	hc := c.Healthcheck
 	health := hc != nil && len(hc.Test) > 0 && !(len(hc.Test) == 1 && hc.Test[0] == "NONE")
 	if err := firstUnsupported([]unsupported{
-		{"Config.Tty (-t)", c.Tty, laterInteractive},
-		{"Config.OpenStdin (-i)", c.OpenStdin, laterInteractive},
-		{"Config.AttachStdin (-i)", c.AttachStdin, laterInteractive},
-		{"Config.StdinOnce", c.StdinOnce, laterInteractive},
 		{"Config.ExposedPorts (--expose, -p)", len(c.ExposedPorts) > 0, laterNetworking},
 		{"Config.MacAddress (--mac-address)", c.MacAddress != "", laterNetworking},
 		{"Config.NetworkDisabled", c.NetworkDisabled, "is not supported by Berth: use HostConfig.NetworkMode \"none\" (--network none)"},

@@ -39,6 +39,8 @@ type ContainerBackend struct {
 	// no container is left in it; CgroupnsMode is what inspect says of
 	// the containers' cgroup namespace.
 	CgroupParent, CgroupnsMode string
+
+	execs execTable
 }
 
 var _ api.ContainerBackend = (*ContainerBackend)(nil)
@@ -205,7 +207,8 @@ func createSpec(opts api.ContainerCreateOptions) container.CreateSpec {
 		Config: container.Config{
 			Image: req.Image, Cmd: req.Cmd, Entrypoint: entrypoint, Env: req.Env, User: req.User,
 			WorkingDir: req.WorkingDir, Hostname: req.Hostname, Domainname: req.Domainname, Labels: req.Labels,
-			Tty: req.Tty, OpenStdin: req.OpenStdin, StopSignal: req.StopSignal, StopTimeout: req.StopTimeout,
+			Tty: req.Tty, OpenStdin: req.OpenStdin, StdinOnce: req.StdinOnce, AttachStdin: req.AttachStdin,
+			ConsoleSize: h.ConsoleSize, StopSignal: req.StopSignal, StopTimeout: req.StopTimeout,
 		},
 		HostConfig: container.HostConfig{
 			RestartPolicy:  container.RestartPolicy{Name: h.RestartPolicy.Name, MaximumRetryCount: h.RestartPolicy.MaximumRetryCount},
@@ -444,6 +447,7 @@ func containerConfigOf(c *container.Container) *api.ContainerConfig {
 	}
 	return &api.ContainerConfig{
 		Hostname: cc.Hostname, Domainname: cc.Domainname, User: cc.User, Tty: cc.Tty, OpenStdin: cc.OpenStdin,
+		StdinOnce: cc.StdinOnce, AttachStdin: cc.AttachStdin,
 		Env: cc.Env, Cmd: cc.Cmd, Image: cc.Image, Volumes: cc.Volumes, WorkingDir: cc.WorkingDir,
 		Entrypoint: cc.Entrypoint, Labels: labels, StopSignal: cc.StopSignal, StopTimeout: cc.StopTimeout,
 	}
@@ -602,12 +606,28 @@ func (b *ContainerBackend) Logs(ctx context.Context, ref string, opts api.LogsOp
 	return outputStream(ctx, r, opts.Stdout, opts.Stderr), nil
 }
 
-func (b *ContainerBackend) Attach(ctx context.Context, ref string, opts api.AttachOptions) (*api.OutputStream, error) {
-	r, err := b.Engine.Attach(ctx, ref, true, true)
+func (b *ContainerBackend) Attach(ctx context.Context, ref string, opts api.AttachOptions) (*api.AttachStream, error) {
+	a, err := b.Engine.Attach(ctx, ref, container.AttachOptions{Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr})
 	if err != nil {
 		return nil, containerError(err)
 	}
-	return outputStream(ctx, r, opts.Stdout, opts.Stderr), nil
+	st := &api.AttachStream{OutputStream: *outputStream(ctx, a, opts.Stdout, opts.Stderr)}
+	st.TTY = a.TTY
+	if opts.Stdin {
+		st.Stdin = attachStdin{a}
+	}
+	return st, nil
+}
+
+// attachStdin is an attachment's input: Close ends it (EOF for a
+// StdinOnce container), and leaves the output flowing.
+type attachStdin struct{ a *container.Attachment }
+
+func (s attachStdin) Write(p []byte) (int, error) { return s.a.Write(p) }
+func (s attachStdin) Close() error                { return s.a.CloseWrite() }
+
+func (b *ContainerBackend) Resize(ctx context.Context, ref string, height, width uint) error {
+	return containerError(b.Engine.Resize(ctx, ref, uint16(min(height, 65535)), uint16(min(width, 65535))))
 }
 
 func (b *ContainerBackend) Top(ctx context.Context, ref, psArgs string) (*api.ContainerTopResponse, error) {

@@ -41,6 +41,7 @@ type Containers struct {
 	calls      []string
 	containers []*fakeContainer
 	volumes    map[string]*api.Volume
+	execs      map[string]*pretendExec
 	seq        int
 }
 
@@ -657,18 +658,58 @@ func (b *Containers) Logs(ctx context.Context, ref string, opts api.LogsOptions)
 	return &api.OutputStream{Messages: p.out}, nil
 }
 
-// Attach delivers the container's output from now on.
-func (b *Containers) Attach(ctx context.Context, ref string, opts api.AttachOptions) (*api.OutputStream, error) {
+// Attach delivers the container's output from now on; what an attached
+// client writes to its stdin comes back on stdout ("stdin: ..."), as if
+// the process echoed it.
+func (b *Containers) Attach(ctx context.Context, ref string, opts api.AttachOptions) (*api.AttachStream, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.record("Attach(%s, stdout=%t, stderr=%t)", ref, opts.Stdout, opts.Stderr)
+	b.record("Attach(%s, stdin=%t, stdout=%t, stderr=%t)", ref, opts.Stdin, opts.Stdout, opts.Stderr)
 	c, err := b.find(ref)
 	if err != nil {
 		return nil, err
 	}
 	p := newPipe(ctx, opts.Stdout, opts.Stderr)
 	c.pipes = append(c.pipes, p)
-	return &api.OutputStream{Messages: p.out}, nil
+	st := &api.AttachStream{OutputStream: api.OutputStream{Messages: p.out}}
+	if opts.Stdin {
+		st.Stdin = &echoStdin{b: b, id: c.info.ID, p: p}
+	}
+	return st, nil
+}
+
+// echoStdin is a fake process's stdin: each write comes back as output.
+type echoStdin struct {
+	b  *Containers
+	id string
+	p  *pipe
+}
+
+func (e *echoStdin) Write(data []byte) (int, error) {
+	e.p.push(api.OutputMessage{Stream: "stdout", Time: time.Now(), Data: append([]byte("stdin: "), data...)})
+	return len(data), nil
+}
+
+func (e *echoStdin) Close() error {
+	e.b.mu.Lock()
+	defer e.b.mu.Unlock()
+	e.b.record("CloseStdin(%s)", e.id)
+	return nil
+}
+
+// Resize records the size of a running container's terminal.
+func (b *Containers) Resize(ctx context.Context, ref string, height, width uint) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.record("Resize(%s, %d, %d)", ref, height, width)
+	c, err := b.find(ref)
+	if err != nil {
+		return err
+	}
+	if !c.info.State.Running {
+		return api.Conflictf("Container %s is not running", c.info.ID)
+	}
+	return nil
 }
 
 // Top lists the pretend process.
