@@ -22,6 +22,9 @@ func containerCommands(streams *IOStreams, g *GlobalOptions) []*cobra.Command {
 			newCmdStop(streams, g, nil), newCmdRestart(streams, g, nil), newCmdKill(streams, g, nil),
 			newCmdLogs(streams, g, nil), newCmdWait(streams, g, nil), newCmdTop(streams, g, nil),
 			newCmdStats(streams, g, nil), newCmdPause(streams, g, nil), newCmdUnpause(streams, g, nil),
+			newCmdExec(streams, g, nil), newCmdAttach(streams, g, nil),
+			newCmdDiff(streams, g, nil), newCmdCommit(streams, g, nil),
+			newCmdCp(streams, g, nil),
 		}
 	}
 	container := group("container", "Manage containers", append(verbs(),

@@ -14,7 +14,7 @@ import (
 )
 
 // ContainerFlags are the flags create and run share: docker's, those Berth
-// implements. -t, -i and -p exist to say they come later.
+// implements. -p exists to say it comes later.
 type ContainerFlags struct {
 	Name        string
 	Env         []string
@@ -84,8 +84,8 @@ func (f *ContainerFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.Platform, "platform", "", "set platform if the image is multi-platform (linux/arm64)")
 	fl.StringVar(&f.Pull, "pull", "missing", "pull image before running: always, missing, never")
 	fl.BoolVar(&f.AutoRemove, "rm", false, "automatically remove the container when it exits")
-	fl.BoolVarP(&f.TTY, "tty", "t", false, "allocate a pseudo-TTY (not yet supported)")
-	fl.BoolVarP(&f.Interactive, "interactive", "i", false, "keep STDIN open (not yet supported)")
+	fl.BoolVarP(&f.TTY, "tty", "t", false, "allocate a pseudo-TTY")
+	fl.BoolVarP(&f.Interactive, "interactive", "i", false, "keep STDIN open even if not attached")
 	fl.StringArrayVarP(&f.Publish, "publish", "p", nil, "publish a container's port to the host (not yet supported)")
 	f.changed = func(name string) bool { return fl.Changed(name) }
 }
@@ -93,12 +93,7 @@ func (f *ContainerFlags) register(cmd *cobra.Command) {
 // request builds the create request the docker CLI would send, after
 // checking what berth can check without the engine.
 func (f *ContainerFlags) request(image string, args []string, detach bool) (*api.ContainerCreateRequest, error) {
-	switch {
-	case f.TTY:
-		return nil, usageErrorf("-t/--tty is not supported yet: terminals come with interactive containers in a later Berth release; run without -t")
-	case f.Interactive:
-		return nil, usageErrorf("-i/--interactive is not supported yet: stdin comes with interactive containers in a later Berth release; run without -i")
-	case len(f.Publish) > 0:
+	if len(f.Publish) > 0 {
 		return nil, usageErrorf("-p/--publish is not supported yet: published ports come with Berth's networking; use --network host")
 	}
 	switch f.Pull {
@@ -114,6 +109,11 @@ func (f *ContainerFlags) request(image string, args []string, detach bool) (*api
 	}
 	c.Hostname, c.WorkingDir, c.User, c.StopSignal = f.Hostname, f.Workdir, f.User, f.StopSignal
 	c.AttachStdout, c.AttachStderr = !detach, !detach
+	// As the docker CLI: -i keeps stdin open; run attaches it (not with
+	// -d) for one session, which closes the container's stdin when it ends.
+	c.Tty, c.OpenStdin = f.TTY, f.Interactive
+	c.AttachStdin = f.Interactive && !detach
+	c.StdinOnce = c.AttachStdin
 	if f.changed("entrypoint") {
 		c.Entrypoint = []string{f.Entrypoint}
 	}

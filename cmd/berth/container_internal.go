@@ -22,11 +22,14 @@ func init() {
 		os.Exit(container.MonitorMain(os.Args[2:]))
 	case "container-init":
 		os.Exit(container.InitMain(os.Args[2:]))
+	case "container-exec":
+		os.Exit(container.ExecMain(os.Args[2:]))
 	}
 }
 
 // containerInternalCommands are the roles the engine re-executes its own
-// (sealed) binary as: a container's monitor and its init. They are hidden:
+// (sealed) binary as: a container's monitor, its init, and the helper
+// of an exec. They are hidden:
 // only the engine starts them, with descriptors set up for them.
 func containerInternalCommands() []*cobra.Command {
 	return []*cobra.Command{
@@ -46,6 +49,15 @@ func containerInternalCommands() []*cobra.Command {
 			DisableFlagParsing: true,
 			Run: func(cmd *cobra.Command, args []string) {
 				os.Exit(container.InitMain(args))
+			},
+		},
+		{
+			Use:                "container-exec",
+			Short:              "Run a process in a container (started by the engine)",
+			Hidden:             true,
+			DisableFlagParsing: true,
+			Run: func(cmd *cobra.Command, args []string) {
+				os.Exit(container.ExecMain(args))
 			},
 		},
 	}

@@ -52,6 +52,9 @@ func runCreate(ctx context.Context, opts *CreateOptions) error {
 	if err != nil {
 		return err
 	}
+	if h, w, ok := terminalSize(opts.Streams.Out); ok && req.Tty {
+		req.HostConfig.ConsoleSize = [2]uint{h, w}
+	}
 	c := engineClient(opts.Global)
 	defer c.Close()
 	resp, err := createContainer(ctx, c, opts.Streams, &opts.Flags, req)

@@ -20,11 +20,13 @@ import (
 //	125  run: berth or the engine failed, so the container did not run
 //	     (a bad flag, no engine, a missing image, a failed start), as
 //	     docker run says it; run leaves 1-3 to the container
-//	126  run: the container's command cannot be invoked (permission denied)
-//	127  run: the container's command was not found
+//	126  run, exec: the command cannot be invoked (permission denied)
+//	127  run, exec: the command was not found
 //	130  interrupted (SIGINT or SIGTERM) before finishing
 //
-// Otherwise run, and start -a, exit with the container's own status.
+// Otherwise run, start -a and attach exit with the container's own
+// status, exec with its command's. attach and exec detached from with
+// the detach keys exit 1, as docker's; run and start, 0.
 const (
 	ExitOK           = 0
 	ExitFailure      = 1

@@ -2,17 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/berthhq/berth/runtime/api"
 )
 
 // StartOptions are the flags of `berth start`.
 type StartOptions struct {
-	Containers []string
-	Attach     bool
-	Streams    *IOStreams
-	Global     *GlobalOptions
+	Containers  []string
+	Attach      bool
+	Interactive bool
+	DetachKeys  string
+	Streams     *IOStreams
+	Global      *GlobalOptions
 }
 
 func newCmdStart(streams *IOStreams, g *GlobalOptions, runF func(*StartOptions) error) *cobra.Command {
@@ -30,13 +35,15 @@ func newCmdStart(streams *IOStreams, g *GlobalOptions, runF func(*StartOptions) 
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Attach, "attach", "a", false, "attach STDOUT/STDERR and forward signals; exit with the container's status")
+	cmd.Flags().BoolVarP(&opts.Interactive, "interactive", "i", false, "attach container's STDIN")
+	cmd.Flags().StringVar(&opts.DetachKeys, "detach-keys", "", "override the key sequence for detaching a container (default ctrl-p,ctrl-q)")
 	return cmd
 }
 
 func runStart(ctx context.Context, opts *StartOptions) error {
 	c := engineClient(opts.Global)
 	defer c.Close()
-	if !opts.Attach {
+	if !opts.Attach && !opts.Interactive {
 		return eachRef(opts.Streams, opts.Containers, func(ref string) error {
 			return c.ContainerStart(ctx, ref)
 		})
@@ -44,14 +51,35 @@ func runStart(ctx context.Context, opts *StartOptions) error {
 	if len(opts.Containers) > 1 {
 		return usageErrorf("you cannot start and attach multiple containers at once")
 	}
+	keysFlag := detachKeys(opts.DetachKeys, opts.Streams)
+	keys, err := parseDetachKeys(keysFlag)
+	if err != nil {
+		return err
+	}
 	ref := opts.Containers[0]
 	info, err := c.ContainerInspect(ctx, ref, false)
 	if err != nil {
 		return engineError(err)
 	}
-	code, err := runAttached(ctx, c, opts.Streams, info.ID, info.HostConfig != nil && info.HostConfig.AutoRemove, func(ctx context.Context) error {
+	var cfg api.ContainerConfig
+	if info.Config != nil {
+		cfg = *info.Config
+	}
+	o := attachOptions{
+		// As docker: stdin only to a container created to take it (-i).
+		stdin: opts.Interactive && cfg.OpenStdin, tty: cfg.Tty,
+		detachKeys: keysFlag, keys: keys, sigProxy: !cfg.Tty,
+		autoRemove: info.HostConfig != nil && info.HostConfig.AutoRemove,
+	}
+	if err := checkTTY(opts.Streams.In, o.stdin, o.tty); err != nil {
+		return usageError(err)
+	}
+	code, err := runAttached(ctx, c, opts.Streams, info.ID, o, func(ctx context.Context) error {
 		return engineError(c.ContainerStart(ctx, info.ID))
 	})
+	if errors.Is(err, errDetached) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -99,3 +99,6 @@ ratio(){ awk -v a="$1" -v b="$2" 'BEGIN{ if (a+0 > 0 && b+0 > 0) printf "%.2f", 
 echo
 echo "berth pull vs docker: $(ratio "$dpull" "$bpull")x faster"
 echo "berth run --rm true: $(ratio "$brun" "$crun")x bare crun; $(ratio "$prun" "$brun")x faster than podman; $(ratio "$drun" "$brun")x faster than docker"
+
+# --- exec <ctr> true beside docker exec and podman exec (its own table)
+bash "$S/exec.sh"
