@@ -92,7 +92,7 @@ func runAttach(ctx context.Context, opts *AttachOptions) error {
 		cfg = *info.Config
 	}
 	if err := checkTTY(opts.Streams.In, !opts.NoStdin, cfg.Tty); err != nil {
-		return usageError(err)
+		return err
 	}
 	stdin := !opts.NoStdin && cfg.OpenStdin
 	var interrupt <-chan struct{}

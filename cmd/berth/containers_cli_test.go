@@ -390,7 +390,7 @@ func TestBerthContainerErrors(t *testing.T) {
 		{[]string{"run", "--memory", "lots", "busybox", "true"}, 125, `-m/--memory: invalid size "lots"`},
 		{[]string{"run", "--restart", "sometimes", "busybox"}, 125, `invalid restart policy "sometimes"`},
 		{[]string{"run", "--rm", "--restart", "always", "busybox"}, 125, "cannot specify both --restart and --rm"},
-		{[]string{"run", "-it", "busybox", "sh"}, 125, "the input device is not a TTY"},
+		{[]string{"run", "-it", "busybox", "sh"}, ExitFailure, "the input device is not a TTY"},
 		{[]string{"run", "--detach-keys", "ctrl-1", "busybox", "sh"}, 125, `invalid detach keys "ctrl-1"`},
 		{[]string{"run", "-p", "80:80", "busybox"}, 125, "-p/--publish is not supported yet"},
 		{[]string{"run", "--network", "bridge", "busybox"}, 125, "--network bridge"},

@@ -106,7 +106,7 @@ func runExec(ctx context.Context, opts *ExecOptions) error {
 	}
 	if !opts.Detach {
 		if err := checkTTY(opts.Streams.In, req.AttachStdin, req.Tty); err != nil {
-			return usageError(err)
+			return err
 		}
 	}
 	if h, w, ok := terminalSize(opts.Streams.Out); ok && req.Tty {

@@ -196,7 +196,7 @@ func TestBerthExec(t *testing.T) {
 			call: `, detach=false, tty=true, console=none, upgrade="tcp")`},
 		{name: "detached", args: []string{"exec", "-d", "box", "exit", "3"},
 			call: `, detach=true, tty=false, console=none, upgrade="")`},
-		{name: "-it on a pipe", args: []string{"exec", "-it", "box", "cat"}, code: ExitUsage, stderr: "berth: the input device is not a TTY\n", noCreate: true},
+		{name: "-it on a pipe", args: []string{"exec", "-it", "box", "cat"}, code: ExitFailure, stderr: "berth: the input device is not a TTY\n", noCreate: true},
 		{name: "missing container", args: []string{"exec", "nope", "cat"}, code: ExitFailure, stderr: "berth: Error response from daemon: No such container: nope\n", noCreate: true},
 		{name: "stopped container", args: []string{"exec", "stopped", "cat"}, code: ExitFailure, stderr: "berth: Error response from daemon: container " + strings.Repeat("0", 63) + "2 is not running\n"},
 		{name: "bad detach keys", args: []string{"exec", "--detach-keys", "ctrl-1", "box", "cat"}, code: ExitUsage, noCreate: true},

@@ -113,18 +113,21 @@ func run(args []string, streams *IOStreams) int {
 	if err == nil {
 		return ExitOK
 	}
+	var se silentExit
+	if errors.As(err, &se) {
+		// The container's own status, even when it came after an
+		// interrupt that berth passed on to it.
+		return exitCode(err)
+	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(streams.ErrOut, "berth: interrupted")
 		return ExitInterrupted
 	}
 	code := exitCode(err)
-	var se silentExit
-	if !errors.As(err, &se) {
-		if isCobraUsageError(err) {
-			code = ExitUsage
-		}
-		fmt.Fprintln(streams.ErrOut, "berth: "+err.Error())
+	if isCobraUsageError(err) {
+		code = ExitUsage
 	}
+	fmt.Fprintln(streams.ErrOut, "berth: "+err.Error())
 	return code
 }
 

@@ -70,14 +70,15 @@ container running (berth attach reconnects).`,
 }
 
 // runFailure gives a failure of run docker's exit status: 125 unless it
-// already is 125, 126 or 127 or the container's own (silentExit).
+// already is 125, 126 or 127, 1 (no terminal for -it, as docker's) or the
+// container's own (silentExit).
 func runFailure(err error) error {
 	var ee *exitError
 	var se silentExit
 	switch {
 	case err == nil, errors.As(err, &se):
 		return err
-	case errors.As(err, &ee) && ee.code >= ExitEngine && ee.code <= ExitNotFound:
+	case errors.As(err, &ee) && (ee.code >= ExitEngine && ee.code <= ExitNotFound || ee.code == ExitFailure):
 		return err
 	}
 	return &exitError{code: ExitEngine, err: err}
@@ -109,7 +110,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 	if !opts.Detach {
 		if err := checkTTY(opts.Streams.In, req.AttachStdin, req.Tty); err != nil {
-			return usageError(err)
+			return err
 		}
 	}
 	if h, w, ok := terminalSize(opts.Streams.Out); ok && req.Tty {

@@ -72,7 +72,7 @@ func runStart(ctx context.Context, opts *StartOptions) error {
 		autoRemove: info.HostConfig != nil && info.HostConfig.AutoRemove,
 	}
 	if err := checkTTY(opts.Streams.In, o.stdin, o.tty); err != nil {
-		return usageError(err)
+		return err
 	}
 	code, err := runAttached(ctx, c, opts.Streams, info.ID, o, func(ctx context.Context) error {
 		return engineError(c.ContainerStart(ctx, info.ID))

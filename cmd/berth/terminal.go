@@ -153,10 +153,10 @@ func isTTY(f any) bool {
 }
 
 // checkTTY refuses a terminal session on input that is not a terminal, as
-// docker does: raw mode and the detach keys need one.
+// docker does (status 1): raw mode and the detach keys need one.
 func checkTTY(in io.Reader, attachStdin, tty bool) error {
 	if tty && attachStdin && !isTTY(in) {
-		return errors.New("the input device is not a TTY")
+		return &exitError{code: ExitFailure, err: errors.New("the input device is not a TTY")}
 	}
 	return nil
 }

@@ -125,7 +125,7 @@ func TestEscapeProxy(t *testing.T) {
 
 func TestCheckTTY(t *testing.T) {
 	in := strings.NewReader("")
-	if err := checkTTY(in, true, true); err == nil || err.Error() != "the input device is not a TTY" {
+	if err := checkTTY(in, true, true); err == nil || err.Error() != "the input device is not a TTY" || exitCode(err) != ExitFailure {
 		t.Errorf("-it on a pipe: %v", err)
 	}
 	for _, c := range [][2]bool{{true, false}, {false, true}, {false, false}} {
