@@ -203,6 +203,8 @@ func New(dataRoot string, images *image.Store, opts ...Option) (*Engine, error) 
 			return nil, fmt.Errorf("container engine: %w", err)
 		}
 	}
+	// Containers come and go here as layers do in the store's tmp/.
+	image.SpreadSubdirs(e.root)
 	lf, err := os.OpenFile(filepath.Join(e.root, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("container engine: %w", err)

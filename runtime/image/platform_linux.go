@@ -19,14 +19,15 @@ func armVariant() string {
 // fsTopdirFL is FS_TOPDIR_FL (chattr +T), which x/sys/unix does not define.
 const fsTopdirFL = 0x00020000
 
-// spreadSubdirs marks dir as the top of directory hierarchies (chattr +T):
+// SpreadSubdirs marks dir as the top of directory hierarchies (chattr +T):
 // ext4 then places each directory made in it in a block group of its own
 // choosing, with free inodes, rather than beside dir. A pull unpacks under
-// such a directory: creating a file in a block group where many inodes were
-// freed recently is slow on ext4 without a journal (each new inode scans
-// past them), and a store's temporary directory is where layers come and
-// go. Best effort: other filesystems refuse the flag, and lose nothing.
-func spreadSubdirs(dir string) {
+// such a directory, and containers are made under one: creating a file in
+// a block group where many inodes were freed recently is slow on ext4
+// without a journal (each new inode scans past them), and a store's
+// temporary directory and the containers' directory are where files come
+// and go. Best effort: other filesystems refuse the flag, and lose nothing.
+func SpreadSubdirs(dir string) {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return

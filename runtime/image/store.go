@@ -90,7 +90,7 @@ func Open(dataRoot string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("creating image store %s: %w", s.root, err)
 		}
 	}
-	spreadSubdirs(filepath.Join(s.root, "tmp"))
+	SpreadSubdirs(filepath.Join(s.root, "tmp"))
 	lf, err := os.OpenFile(filepath.Join(s.root, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening image store lock: %w", err)
