@@ -63,6 +63,18 @@ for i in $(seq $N_RUN); do
 done
 [ -s $f ] && record berth "$V" "run --rm busybox true, --network=none" $f
 
+# --- the nginx smoke test, as berth verify times its phases (the client's own start not counted):
+#     run -d -p 127.0.0.1:<port>:80 -> first 'Welcome to nginx!' = start + response; stop + rm = cleanup
+fu=$DATA/berth-nginx-up.ms fd=$DATA/berth-nginx-down.ms; : >$fu; : >$fd
+$BERTH verify --image nginx:1.22 >/dev/null 2>&1   # warm-up; the image is present from the pulls
+for i in $(seq $N_RUN); do
+  j=$($BERTH verify --image nginx:1.22 --json 2>>$DATA/last.log) || { record_fail berth "$V" "nginx smoke (berth verify)" "$(echo "$j" | awk -F'"' '/"failed":/{print "failed phase " $4}')"; : >$fu; break; }
+  read -r up down < <(echo "$j" | awk -F': ' '/^ *"name":/{n=$2; gsub(/[", ]/,"",n)} /^ *"ms":/{v=$2; gsub(/[, ]/,"",v); ms[n]=v} END{print ms["start"]+ms["response"], ms["cleanup"]}')
+  echo "$up" >>$fu; echo "$down" >>$fd
+done
+[ -s $fu ] && { record berth "$V" "nginx: run -d -p -> first 'Welcome to nginx!' (berth verify: start+response)" $fu
+  record berth "$V" "nginx: stop + rm (berth verify: cleanup)" $fd; }
+
 # --- a running container's monitor
 $BERTH run -d --name bench-sleep --network none busybox:1.35 sleep 60 >/dev/null
 sleep 2
@@ -99,3 +111,7 @@ ratio(){ awk -v a="$1" -v b="$2" 'BEGIN{ if (a+0 > 0 && b+0 > 0) printf "%.2f", 
 echo
 echo "berth pull vs docker: $(ratio "$dpull" "$bpull")x faster"
 echo "berth run --rm true: $(ratio "$brun" "$crun")x bare crun; $(ratio "$prun" "$brun")x faster than podman; $(ratio "$drun" "$brun")x faster than docker"
+# berth verify's nginx rows beside the peers' (targets: first 200 <= 60 ms, stop + rm <= 50 ms)
+awk -F'\t' '$3 ~ /^nginx: (run -d -p|stop \+ rm)/ && $1 != "" { printf "| %s %s | %s | %s (%s-%s) | |\n", $1, $2, $3, $4, $5, $6 }' $RESULTS
+bup=$(pick berth "nginx: run -d -p"); bdown=$(pick berth "nginx: stop + rm")
+echo "berth nginx first 200: ${bup:-n/a} ms, $(ratio "$(pick docker "nginx: run -d -p")" "$bup")x faster than docker; stop + rm: ${bdown:-n/a} ms, $(ratio "$(pick docker "nginx: stop + rm")" "$bdown")x faster than docker"
