@@ -149,8 +149,11 @@ func runVerify(ctx context.Context, opts *VerifyOptions) error {
 	} else {
 		writeVerifyTail(out, rep, color)
 	}
+	// An interrupt that came during the cleanup changed nothing: the
+	// verdict stands.
+	interrupted := slices.ContainsFunc(results, func(r phaseResult) bool { return r.Error == verifyInterrupted })
 	switch {
-	case ctx.Err() != nil:
+	case interrupted:
 		return ctx.Err()
 	case !rep.OK:
 		return silentExit(ExitFailure)
@@ -197,7 +200,9 @@ type verifier struct {
 	id      string
 	created bool
 	started bool
-	port    int
+	// gone says the container's exit was seen: there is nothing to stop.
+	gone bool
+	port int
 	// image is what runs: the familiar name once the image phase knows it.
 	image string
 	// exited delivers the container's exit once it has started.
@@ -249,13 +254,16 @@ func timed(name string, do func() (string, error)) (phaseResult, error) {
 	return r, err
 }
 
+// verifyInterrupted is the error of the phase Ctrl-C ended.
+const verifyInterrupted = "interrupted"
+
 // explain says why a phase failed when the run's time ran out or the user
 // interrupted, rather than the bare context error.
 func (v *verifier) explain(parent, runCtx context.Context, err error) string {
 	var wc *waitCut
 	switch {
 	case parent.Err() != nil:
-		return "interrupted"
+		return verifyInterrupted
 	case runCtx.Err() != nil && errors.As(err, &wc):
 		return fmt.Sprintf("--timeout %s reached: %s", v.timeout, wc.what)
 	case runCtx.Err() != nil:
@@ -274,6 +282,7 @@ func (v *verifier) phase(ctx context.Context, name string) (string, error) {
 		u := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(v.port)) + "/"
 		tries, err := awaitWelcome(ctx, v.http, u, v.exited)
 		if err != nil {
+			v.gone = errors.As(err, new(*containerExited))
 			return "", err
 		}
 		return fmt.Sprintf("GET %s: 200 %q (%s)", u, welcomeText, plural(tries, "try", "tries")), nil
@@ -449,6 +458,7 @@ func (v *verifier) bridge(ctx context.Context) (string, error) {
 	u := "http://" + net.JoinHostPort(ip, "80") + "/"
 	tries, err := awaitWelcome(ctx, v.http, u, v.exited)
 	if err != nil {
+		v.gone = errors.As(err, new(*containerExited))
 		return "", err
 	}
 	return fmt.Sprintf("GET %s: 200 (%s)", u, plural(tries, "try", "tries")), nil
@@ -522,10 +532,11 @@ func (v *verifier) cleanup(ctx context.Context) (string, error) {
 		ref = v.name
 	}
 	stopped := false
-	if v.started {
+	if v.started && !v.gone {
+		// As docker stop: the image's stop signal (nginx's SIGQUIT lets
+		// it finish), then SIGKILL after 10 s; rm -f covers the rest.
 		t := 10
-		err := v.c.ContainerStop(ctx, ref, api.StopOptions{Timeout: &t})
-		stopped = err == nil || errors.Is(err, api.ErrNotModified)
+		stopped = v.c.ContainerStop(ctx, ref, api.StopOptions{Timeout: &t}) == nil
 	}
 	err := v.c.ContainerRemove(ctx, ref, api.RemoveOptions{Force: true})
 	switch {
@@ -533,6 +544,8 @@ func (v *verifier) cleanup(ctx context.Context) (string, error) {
 		return v.name + " was not created", nil
 	case err != nil:
 		return "", fmt.Errorf("removing %s: %w (remove it with: berth rm -f %s)", v.name, err, v.name)
+	case v.gone:
+		return "removed " + v.name + ", which had exited", nil
 	case stopped:
 		return "stopped and removed " + v.name, nil
 	}
@@ -552,6 +565,17 @@ func newProbeClient() *http.Client {
 		Timeout:       5 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// containerExited is a wait the container's exit ended.
+type containerExited struct {
+	status int
+	url    string
+	last   error
+}
+
+func (e *containerExited) Error() string {
+	return fmt.Sprintf("the container exited with status %d before GET %s answered (last try: %v)", e.status, e.url, e.last)
 }
 
 // waitCut is a wait that ctx ended, saying what it was waiting for.
@@ -588,7 +612,7 @@ func awaitWelcome(ctx context.Context, hc *http.Client, u string, exited <-chan 
 		select {
 		case r, ok := <-exited:
 			if ok && r.Err == nil {
-				return tries, fmt.Errorf("the container exited with status %d before GET %s answered (last try: %v)", r.Response.StatusCode, u, last)
+				return tries, &containerExited{status: r.Response.StatusCode, url: u, last: last}
 			}
 			// The wait itself failed: go on without it.
 			exited = nil

@@ -97,8 +97,9 @@ type verifyReport struct {
 	// source is what the header names: the image asked for or the
 	// archive.
 	source string
-	// logRead says Log was fetched, so an empty one is worth saying.
-	logRead bool
+	// logRead says Log was fetched, so an empty one is worth saying;
+	// inspected says the same of the findings.
+	logRead, inspected bool
 	// title names each phase for the text report.
 	titles map[string]string
 }
@@ -108,7 +109,7 @@ type verifyReport struct {
 // inspected, as on a pass).
 func judgeVerify(plan []verifyPhase, source, img string, results []phaseResult, log []string, logRead bool, checks []distro.Check) *verifyReport {
 	rep := &verifyReport{OK: true, Image: img, Phases: results, Log: log, Hints: []distro.Check{},
-		source: source, logRead: logRead, titles: map[string]string{}}
+		source: source, logRead: logRead, inspected: checks != nil, titles: map[string]string{}}
 	for _, p := range plan {
 		rep.titles[p.Name] = p.Title
 	}
@@ -215,6 +216,10 @@ func writeVerifyTail(w io.Writer, rep *verifyReport, color bool) {
 				fmt.Fprintln(w, "  | "+l)
 			}
 		}
+		fmt.Fprintln(w)
+	}
+	if len(rep.Hints) == 0 && rep.inspected {
+		fmt.Fprintln(w, "berth check finds nothing on this host that explains it.")
 		fmt.Fprintln(w)
 	}
 	if len(rep.Hints) > 0 {

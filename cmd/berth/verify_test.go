@@ -78,7 +78,7 @@ func TestVerifyReports(t *testing.T) {
 			name: "response-exited", spec: verifySpec{Image: "busybox:1.35", Pull: "missing"}, source: "busybox:1.35", image: "busybox:1.35",
 			results: []phaseResult{ok(phaseImage, 2, "busybox:1.35 is present"), started,
 				fail(phaseResponse, 9, "the container exited with status 0 before GET http://127.0.0.1:40213/ answered (last try: dial tcp 127.0.0.1:40213: connect: connection refused)"),
-				skip(phaseBridge), ok(phaseCleanup, 12, "stopped and removed berth-verify-0a1b2c")},
+				skip(phaseBridge), ok(phaseCleanup, 12, "removed berth-verify-0a1b2c, which had exited")},
 			logRead: true, checks: fixtureChecks(t, "debian-12"), failed: phaseResponse,
 			hints: []string{"network.ip_forward"},
 		},
@@ -105,7 +105,7 @@ func TestVerifyReports(t *testing.T) {
 			name: "from-ambiguous", spec: verifySpec{Image: "nginx", From: "/opt/bundle/images.tar"}, source: "image from /opt/bundle/images.tar", image: "nginx",
 			results: []phaseResult{fail(phaseImage, 650, "the archive holds busybox:1.35, layered:1, not nginx: name one of them with --image"),
 				skip(phaseStart), skip(phaseResponse), skip(phaseBridge), ok(phaseCleanup, 0, "nothing to remove")},
-			failed: phaseImage,
+			checks: fixtureChecks(t, "debian-12"), failed: phaseImage,
 		},
 		{
 			name: "bridge-unreachable", spec: nginx, source: "nginx:1.22", image: "nginx:1.22",
