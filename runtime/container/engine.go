@@ -106,6 +106,7 @@ type options struct {
 	defaultNetwork string
 	resolvConf     string
 	hosts          string
+	bridge         *BridgeNetwork
 }
 
 // Option configures New.
@@ -153,9 +154,8 @@ func WithCgroupParent(parent string) Option {
 }
 
 // WithDefaultNetwork says what an empty NetworkMode and "default" mean
-// (Docker's "bridge"). Until the bridge network exists, a container asking
-// for it fails to create with ErrNotImplemented; set "none" to run such
-// containers without a network instead.
+// (Docker's "bridge", which needs WithBridgeNetwork; an engine without a
+// bridge sets "none" to run such containers without a network instead).
 func WithDefaultNetwork(mode string) Option {
 	return func(o *options) error {
 		switch mode {
@@ -384,6 +384,9 @@ func (e *Engine) Create(ctx context.Context, spec CreateSpec) (*Container, []str
 	if c.HostConfig.LogConfig.Type == "" {
 		c.HostConfig.LogConfig.Type = "json-file"
 	}
+	if err := e.checkNetwork(c, network, &img.Config.Config); err != nil {
+		return nil, nil, err
+	}
 	if network == NetworkHost && c.Config.Hostname == "" {
 		c.Config.Hostname, _ = os.Hostname()
 	}
@@ -421,6 +424,7 @@ func (e *Engine) Create(ctx context.Context, spec CreateSpec) (*Container, []str
 	defer func() {
 		if !ok {
 			os.RemoveAll(c.Dir)
+			e.releaseNetwork(c)
 			for _, v := range anon {
 				os.RemoveAll(filepath.Join(e.volRoot, v))
 			}
@@ -429,6 +433,9 @@ func (e *Engine) Create(ctx context.Context, spec CreateSpec) (*Container, []str
 			e.mu.Unlock()
 		}
 	}()
+	if err := e.allocateAddress(c, network); err != nil {
+		return nil, nil, err
+	}
 	if err := e.makeDir(c, network); err != nil {
 		return nil, nil, err
 	}
@@ -448,23 +455,6 @@ func (e *Engine) Create(ctx context.Context, spec CreateSpec) (*Container, []str
 	e.mu.Unlock()
 	ok = true
 	return c.clone(), warnings, nil
-}
-
-// network resolves a NetworkMode to none or host.
-func (e *Engine) network(mode string) (string, error) {
-	switch mode {
-	case "", NetworkDefault:
-		mode = e.o.defaultNetwork
-	}
-	switch {
-	case mode == NetworkNone || mode == NetworkHost:
-		return mode, nil
-	case mode == NetworkBridge:
-		return "", kindf(ErrNotImplemented, "network bridge is not available yet: use --network none or --network host")
-	case strings.HasPrefix(mode, "container:"):
-		return "", kindf(ErrNotImplemented, "network mode %s is not supported yet: use --network none or --network host", mode)
-	}
-	return "", kindf(ErrNotFound, "network %s not found", mode)
 }
 
 func (e *Engine) reserveName(want, id string) (string, error) {
@@ -497,11 +487,9 @@ func (e *Engine) makeDir(c *Container, network string) error {
 	if err := os.Chmod(filepath.Join(c.Dir, upperDir), 0o755); err != nil {
 		return err
 	}
-	hosts, _ := os.ReadFile(e.o.hosts)
-	files := map[string][]byte{
-		c.HostnamePath:   []byte(c.Config.Hostname + "\n"),
-		c.HostsPath:      hostsContent(hosts, network),
-		c.ResolvConfPath: resolvConf(e.hostResolvConf(), network),
+	files, err := e.etcFiles(c, network)
+	if err != nil {
+		return err
 	}
 	for p, b := range files {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
@@ -509,22 +497,6 @@ func (e *Engine) makeDir(c *Container, network string) error {
 		}
 	}
 	return nil
-}
-
-// hostResolvConf is the host's resolver list; behind systemd-resolved's
-// stub (127.0.0.53) the upstream list, as Docker reads it.
-func (e *Engine) hostResolvConf() []byte {
-	if e.o.resolvConf != "" {
-		b, _ := os.ReadFile(e.o.resolvConf)
-		return b
-	}
-	b, _ := os.ReadFile("/etc/resolv.conf")
-	if strings.Contains(string(b), "127.0.0.53") {
-		if up, err := os.ReadFile("/run/systemd/resolve/resolv.conf"); err == nil {
-			return up
-		}
-	}
-	return b
 }
 
 // mounts resolves binds, tmpfs and the image's volumes; the caller holds
@@ -629,6 +601,10 @@ func (e *Engine) start(ctx context.Context, en *entry, byPolicy bool) error {
 		return err
 	}
 	c.HostConfig.NetworkMode = network
+	netPlan, err := e.startNetwork(en, c, network)
+	if err != nil {
+		return err
+	}
 	init := e.o.init
 	if c.HostConfig.Init != nil {
 		init = *c.HostConfig.Init
@@ -640,6 +616,7 @@ func (e *Engine) start(ctx context.Context, en *entry, byPolicy bool) error {
 	if err != nil {
 		return err
 	}
+	netPlan.apply(l)
 	if !byPolicy {
 		en.mu.Lock()
 		changed := en.c.ManuallyStopped || en.c.RestartCount != 0
@@ -754,6 +731,7 @@ func (e *Engine) exited(en *entry) {
 		// The monitor died before writing the exit: kill what is left.
 		id := filepath.Base(dir)
 		e.cleanupCgroup(id)
+		e.cleanupNetwork(id)
 		prev := st
 		st = State{Status: StatusExited, ExitCode: exitUnknownStatus, StartedAt: prev.StartedAt, FinishedAt: time.Now().UTC(),
 			Error: "the container's monitor exited unexpectedly; its exit status is lost"}
@@ -1108,6 +1086,7 @@ func (e *Engine) destroy(en *entry, volumes bool) error {
 		en.mu.Unlock()
 		return fmt.Errorf("removing container %s: %w", shortID(c.ID), err)
 	}
+	e.releaseNetwork(c)
 	e.mu.Lock()
 	delete(e.byID, c.ID)
 	if e.names[c.Name] == c.ID {

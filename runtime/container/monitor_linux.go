@@ -167,6 +167,7 @@ type monitor struct {
 	cg     *cgroup.Manager
 	proc   *os.Process
 	pre    *initProc // an init started before the launch came (a spare)
+	net    monitorNet
 
 	mu      sync.Mutex
 	state   State
@@ -180,6 +181,7 @@ func (m *monitor) fail(code int, msg string) int {
 		m.pre.kill()
 		m.pre = nil
 	}
+	m.teardownNetwork()
 	m.setState(State{Status: StatusCreated, ExitCode: code, Error: msg})
 	if m.cg != nil {
 		if m.proc != nil {
@@ -209,6 +211,9 @@ func (m *monitor) run() int {
 		ln.Close()
 		os.Remove(filepath.Join(l.Dir, monitorSock))
 	}()
+	if err := m.listenPorts(); err != nil {
+		return m.fail(ExitEngineError, err.Error())
+	}
 
 	cg, err := cgroup.New(l.CgroupRoot, l.CgroupMode, l.ID, cgroup.Parent(l.CgroupParent))
 	if err != nil {
@@ -253,7 +258,7 @@ func (m *monitor) run() int {
 			defer unix.Close(fd)
 			cgroupFD = fd
 		}
-		ip, err = startInit(l.NewNet, l.LogPath != "", cgroupFD)
+		err = m.inNetNS(func() (err error) { ip, err = startInit(l.NewNet, l.LogPath != "", cgroupFD); return err })
 	}
 	if cerr := <-created; cerr != nil {
 		if err == nil {
@@ -266,6 +271,7 @@ func (m *monitor) run() int {
 	}
 	cmd, outR, errR, statusR, planW := ip.cmd, ip.outR, ip.errR, ip.statusR, ip.planW
 	m.proc = cmd.Process
+	attached := m.attachNetwork(cmd.Process.Pid)
 	if l.CgroupMode != cgroup.ModeV2 {
 		// The v1 handshake: the init waits on the plan pipe, so it joins
 		// the cgroup before it does anything for the container.
@@ -274,6 +280,11 @@ func (m *monitor) run() int {
 			cmd.Wait()
 			return m.fail(ExitEngineError, err.Error())
 		}
+	}
+	if err := <-attached; err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return m.fail(ExitEngineError, err.Error())
 	}
 	go func() {
 		json.NewEncoder(planW).Encode(&l.Init)
@@ -315,7 +326,7 @@ func (m *monitor) run() int {
 		return m.fail(n, msg)
 	}
 
-	m.setState(State{Status: StatusRunning, Pid: cmd.Process.Pid, StartedAt: time.Now().UTC(), MonitorPid: os.Getpid()})
+	m.setState(State{Status: StatusRunning, Pid: cmd.Process.Pid, StartedAt: time.Now().UTC(), MonitorPid: os.Getpid(), Network: m.net.ep})
 	io.WriteString(m.report, "ok\n")
 	m.report.Close()
 	go m.serve(ln)
@@ -338,7 +349,7 @@ func (m *monitor) run() int {
 	}
 	oom, _ := cg.OOMKilled()
 	var errMsg string
-	if err := cg.Destroy(); err != nil {
+	if err := errors.Join(m.teardownNetwork(), cg.Destroy()); err != nil {
 		errMsg = err.Error()
 	}
 	m.mu.Lock()
