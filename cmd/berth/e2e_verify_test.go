@@ -94,7 +94,7 @@ func TestVerifyEndToEnd(t *testing.T) {
 		}
 		for _, want := range []string{
 			"  fail  first response", "the container exited with status 0 before GET http://127.0.0.1:",
-			"  skip  bridge reachable", "  ok    cleanup", "stopped and removed berth-verify-",
+			"  skip  bridge reachable", "  ok    cleanup", ", which had exited",
 			"The container wrote nothing to its log.", "\nFailed: first response: ",
 		} {
 			if !strings.Contains(out, want) {
