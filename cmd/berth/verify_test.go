@@ -481,20 +481,22 @@ func TestVerifyFakeEngine(t *testing.T) {
 		}
 	})
 
-	t.Run("container fails and is removed", func(t *testing.T) {
-		// The in-memory containers run "sh", which exits at once, or
-		// the API refuses the published port; either way the
-		// container must not stay.
+	t.Run("container exits and is removed", func(t *testing.T) {
+		// The in-memory containers run the image's "sh", which exits at
+		// once: nothing answers, and the container must not stay.
 		code, out, _ := verifyAgainst(t, sock, "debian-12", "--image", "busybox:1.36", "--json")
 		rep := decodeVerify(t, out)
-		if code != ExitFailure || rep.OK || (rep.Failed != phaseStart && rep.Failed != phaseResponse) || rep.Image != "busybox:1.36" {
+		if code != ExitFailure || rep.OK || rep.Failed != phaseResponse || rep.Image != "busybox:1.36" {
 			t.Fatalf("exit %d, report %+v", code, rep)
+		}
+		if e := rep.Phases[2].Error; !strings.Contains(e, "the container exited with status 0 before GET http://127.0.0.1:") {
+			t.Errorf("response phase: %q", e)
+		}
+		if c := rep.Phases[4]; !c.OK || !strings.HasSuffix(c.Detail, ", which had exited") {
+			t.Errorf("cleanup %+v", c)
 		}
 		if l := leftovers(t, sock); len(l) != 0 {
 			t.Errorf("containers left behind: %v", l)
-		}
-		if rep.Failed == phaseResponse && !strings.Contains(rep.Phases[2].Error, "exited with status 0") {
-			t.Errorf("response phase: %q", rep.Phases[2].Error)
 		}
 	})
 
