@@ -48,7 +48,7 @@ func leaveHostNetwork(t *testing.T, dataRoot string) func() {
 		}
 		defer h.Close()
 		br := daemon.BridgeName(dataRoot)
-		if veths := vethsOn(t, br); len(veths) > 0 {
+		if veths := vethsGone(t, br); len(veths) > 0 {
 			t.Errorf("veths left on %s after the daemon stopped: %v", br, veths)
 		}
 		if err := h.RemoveNAT(br); err != nil {
@@ -87,6 +87,21 @@ func vethsOn(t *testing.T, bridge string) []string {
 		}
 	}
 	return out
+}
+
+// vethsGone waits for the kernel to remove the veths of containers that
+// exited (it does when it dismantles their network namespaces, in the
+// background) and returns those still on the bridge after a while.
+func vethsGone(t *testing.T, bridge string) []string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		v := vethsOn(t, bridge)
+		if len(v) == 0 || time.Now().After(deadline) {
+			return v
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // natLeftovers are the published-port rules in Berth's table: the
@@ -564,6 +579,23 @@ func TestNetworkEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("owner of a joined network stops", func(t *testing.T) {
+		// The joiner keeps the namespace; srv's veth goes with srv, so
+		// that its address, released at rm, is nowhere in use.
+		srvID := strings.TrimSpace(must(t, e.docker, "inspect", "--format", "{{.Id}}", "srv"))
+		must(t, e.docker, "run", "-d", "--name", "joiner", "--network", "container:srv", "busybox:1.35", "sleep", "600")
+		must(t, e.docker, "stop", "srv")
+		for _, v := range vethsOn(t, br) {
+			if v == "bv"+srvID[:12] {
+				t.Errorf("srv stopped, its veth %s is still on the bridge", v)
+			}
+		}
+		if out := must(t, e.docker, "inspect", "--format", "{{.State.Status}}", "joiner"); out != "running\n" {
+			t.Errorf("the joiner: %q", out)
+		}
+		must(t, e.docker, "rm", "-f", "joiner")
+	})
+
 	must(t, e.docker, "rm", "-f", "srv")
 	if l := natLeftovers(t); len(l) > 0 {
 		t.Errorf("rules left: %v", l)
@@ -727,7 +759,7 @@ func TestRunRmPublishLeakEndToEnd(t *testing.T) {
 	if out := must(t, e.berth, "ps", "-a", "-q"); strings.TrimSpace(out) != "" {
 		t.Errorf("containers left after %d run --rm -p: %q", n, out)
 	}
-	if v := vethsOn(t, br); len(v) > 0 {
+	if v := vethsGone(t, br); len(v) > 0 {
 		t.Errorf("veths left on %s: %v", br, v)
 	}
 	if l := natLeftovers(t); len(l) > 0 {

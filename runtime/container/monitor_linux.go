@@ -471,6 +471,9 @@ func (m *monitor) handle(c net.Conn) {
 			return
 		}
 		reply(m.kill(syscall.Signal(n), len(f) > 2 && f[2] == "thaw"))
+	case "netshared":
+		m.net.shared.Store(true)
+		reply(nil)
 	case "pause":
 		reply(m.pause(true))
 	case "unpause":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -24,6 +25,9 @@ type monitorNet struct {
 	host  *network.Host
 	ep    *network.Endpoint
 	stop  context.CancelFunc // ends the proxy's Serve
+	// shared: another container joined the network namespace
+	// (--network container:<id>; the engine says so, "netshared").
+	shared atomic.Bool
 	// attaching is closed when attach has returned.
 	attaching chan struct{}
 }
@@ -96,8 +100,13 @@ func (m *monitor) attach(pid int) error {
 }
 
 // teardownNetwork closes the published ports and removes the container's
-// rules and veth (the namespace going away would drop the veth too, but
-// asynchronously).
+// rules. Its veth goes with its network namespace once the init is gone:
+// the kernel deletes the pair when it dismantles the namespace, off the
+// exit's path (a veth deleted by hand waits for an RCU grace period, 10
+// to 20 ms here, most of a bridged run's extra time). Only when another
+// container joined the namespace (--network container:<id>), which keeps
+// it, is the veth removed here, so that the address released with this
+// container is nowhere in use, as Docker's sandbox goes with its owner.
 func (m *monitor) teardownNetwork() error {
 	if m.net.attaching != nil {
 		<-m.net.attaching // a failed start may not have waited for it
@@ -114,7 +123,14 @@ func (m *monitor) teardownNetwork() error {
 	}
 	m.net.host = nil
 	defer h.Close()
-	if err := errors.Join(h.Unpublish(m.l.ID), h.Detach(m.l.ID)); err != nil {
+	var unpublish, detach error
+	if m.net.proxy != nil {
+		unpublish = h.Unpublish(m.l.ID)
+	}
+	if m.net.ep != nil && m.net.shared.Load() {
+		detach = h.Detach(m.l.ID)
+	}
+	if err := errors.Join(unpublish, detach); err != nil {
 		return fmt.Errorf("removing the container's network: %w", err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -311,6 +312,11 @@ func (e *Engine) startNetwork(en *entry, c *Container, mode string) (*netLaunch,
 		if !oc.State.Running() || oc.State.Pid == 0 {
 			return nil, conflictf("cannot join network of a non running container: %s", ref)
 		}
+		// Its monitor then removes its veth when it exits, which the
+		// namespace kept alive by this container would not.
+		if err := monitorRequest(context.Background(), oc.Dir, "netshared", false); err != nil {
+			return nil, conflictf("cannot join network of container %s: %v", ref, err)
+		}
 		c.HostnamePath, c.HostsPath, c.ResolvConfPath = oc.HostnamePath, oc.HostsPath, oc.ResolvConfPath
 		c.Config.Hostname, c.Config.Domainname = oc.Config.Hostname, oc.Config.Domainname
 		return &netLaunch{Join: "/proc/" + strconv.Itoa(oc.State.Pid) + "/ns/net"}, nil
@@ -355,8 +361,9 @@ func (e *Engine) cleanupNetwork(id string) {
 }
 
 // reconcileNetwork removes the veths and rules of the bridge's
-// containers that do not run (live), and the addresses of containers
-// that no longer exist.
+// containers that do not run (live), and makes the address allocator
+// agree with the containers that exist: the addresses of those gone are
+// released, those of the others held.
 func (e *Engine) reconcileNetwork(live map[string]bool) {
 	if e.o.bridge == nil {
 		return
@@ -368,14 +375,34 @@ func (e *Engine) reconcileNetwork(live map[string]bool) {
 	}
 	e.mu.Lock()
 	exists := map[string]bool{}
-	for id := range e.byID {
+	held := map[string]string{}
+	for id, en := range e.byID {
 		exists[id] = true
+		en.mu.Lock()
+		if en.c.IPAddress != "" {
+			held[id] = en.c.IPAddress
+		}
+		en.mu.Unlock()
 	}
 	e.mu.Unlock()
 	if ids, err := e.o.bridge.IPAM.Reconcile(func(id string) bool { return exists[id] }); err != nil {
 		e.log.Warn("releasing the addresses of removed containers", "err", err)
 	} else if len(ids) > 0 {
 		e.log.Info("released the addresses of containers that no longer exist", "containers", ids)
+	}
+	allocated, err := e.o.bridge.IPAM.Allocations()
+	if err != nil {
+		e.log.Warn("reading the address allocator", "err", err)
+		return
+	}
+	for id, addr := range held {
+		ip := net.ParseIP(addr)
+		if allocated[id] != nil || ip == nil || !e.o.bridge.Bridge.Subnet.Contains(ip) {
+			continue // held already, or readdressed at its next start
+		}
+		if _, err := e.o.bridge.IPAM.Allocate(id, ip); err != nil {
+			e.log.Warn("holding a container's address again", "id", id, "address", addr, "err", err)
+		}
 	}
 }
 
