@@ -512,6 +512,17 @@ func TestNetworkEndToEnd(t *testing.T) {
 			t.Errorf("docker port web 80: %q", out)
 		}
 
+		// -P: every exposed port (the image's 80, --expose 8443) on a
+		// random host port.
+		must(t, e.berth, "run", "-d", "--name", "all", "-P", "--expose", "8443", "nginx:1.22")
+		all := inspectNet(t, e.berth, "all")
+		if len(all.Ports["80/tcp"]) != 1 || len(all.Ports["8443/tcp"]) != 1 || all.Ports["80/tcp"][0].HostPort == "0" {
+			t.Errorf("-P: %+v", all.Ports)
+		} else {
+			waitHTTP(t, nil, "http://127.0.0.1:"+all.Ports["80/tcp"][0].HostPort+"/", "Welcome to nginx!")
+		}
+		must(t, e.berth, "rm", "-f", "all")
+
 		// A port in use: one line, exit 125, and nothing of the failed
 		// container on the host.
 		before := vethsOn(t, br)
