@@ -590,6 +590,36 @@ func TestNetworkEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("another firewall drops forwarded traffic", func(t *testing.T) {
+		// As dockerd leaves the host when it starts after Berth: a forward
+		// chain with a drop policy in a table of its own. The daemon puts
+		// its accepts there; until then the outside cannot get through.
+		c, err := nftables.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseLasting()
+		drop := nftables.ChainPolicyDrop
+		fw := c.AddTable(&nftables.Table{Name: fmt.Sprintf("berth_e2e_%d", os.Getpid()), Family: nftables.TableFamilyIPv4})
+		c.AddChain(&nftables.Chain{Name: "forward", Table: fw, Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &drop})
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			c.DelTable(fw)
+			if err := c.Flush(); err != nil {
+				t.Errorf("removing the test's firewall: %v", err)
+			}
+		}()
+		port := freeHostPort(t)
+		must(t, e.berth, "run", "-d", "--name", "guarded", "-p", fmt.Sprintf("%d:8080", port), "busybox:1.35", "httpd", "-f", "-p", "8080", "-h", "/www")
+		defer e.berth(t, "rm", "-f", "guarded")
+		waitHTTP(t, o, fmt.Sprintf("http://%s:%d/", o.hostIP, port), "busybox httpd")
+		if !strings.Contains(e.logs.String(), "accepts for the bridge inserted") {
+			t.Errorf("the daemon did not say it mended the other firewall's chain:\n%s", e.logs.String())
+		}
+	})
+
 	t.Run("owner of a joined network stops", func(t *testing.T) {
 		// The joiner keeps the namespace; srv's veth goes with srv, so
 		// that its address, released at rm, is nowhere in use.

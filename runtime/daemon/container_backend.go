@@ -46,6 +46,8 @@ type ContainerBackend struct {
 	// NetworksCreated is when the built-in networks were made: the data
 	// root's first start.
 	NetworksCreated time.Time
+	// stopGuard ends the watch on other firewalls (guardForward).
+	stopGuard func()
 }
 
 var _ api.ContainerBackend = (*ContainerBackend)(nil)
@@ -102,10 +104,14 @@ func NewContainerBackend(ctx context.Context, cfg *Config, images api.ImageBacke
 	if mode, err := cgroup.DetectMode(); err == nil && mode == cgroup.ModeV2 {
 		nsMode = "private"
 	}
-	return &ContainerBackend{
+	b := &ContainerBackend{
 		Engine: eng, Images: ib.Store, DefaultNetwork: defaultNetwork, CgroupParent: parent, CgroupnsMode: nsMode,
 		Bridge: bridge, NetworkWarnings: netWarnings, NetworksCreated: networksCreated(cfg.DataRoot),
-	}, nil
+	}
+	if bridge != nil {
+		b.stopGuard = guardForward(bridge, log)
+	}
+	return b, nil
 }
 
 // CgroupParent is where the daemon of dataRoot puts its containers'
@@ -126,6 +132,9 @@ func CgroupParent(dataRoot string) string {
 // the cgroup parent when none is left in it.
 func (b *ContainerBackend) Close() error {
 	err := b.Engine.Close()
+	if b.stopGuard != nil {
+		b.stopGuard()
+	}
 	if b.Bridge != nil {
 		// The bridge, its rules and the containers' veths stay: the
 		// containers outlive the daemon, and the next one adopts them.

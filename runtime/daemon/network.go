@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -88,4 +89,29 @@ func setupNetwork(cfg *Config, log *slog.Logger) (*container.BridgeNetwork, []st
 	log.Info("bridge network ready", "bridge", br.Name, "gateway", br.Gateway, "subnet", br.Subnet)
 	ok = true
 	return &container.BridgeNetwork{Host: h, Bridge: br, IPAM: ipam}, warnings, nil
+}
+
+// guardForward keeps the bridge's accepts in the forward chains of
+// firewalls and engines that start after the daemon (see
+// network.Host.GuardForward), until stop is called.
+func guardForward(bn *container.BridgeNetwork, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := bn.Host.GuardForward(ctx, bn.Bridge, func(chains []string, err error) {
+			if err != nil {
+				log.Warn("inserting the bridge's accepts where another firewall drops forwarded traffic", "bridge", bn.Bridge.Name, "err", err)
+				return
+			}
+			log.Info("another firewall's forward chain drops by default: accepts for the bridge inserted", "bridge", bn.Bridge.Name, "chains", strings.Join(chains, ", "))
+		})
+		if err != nil {
+			log.Warn("not watching other firewalls: one that starts later with a drop policy will cut the bridge off until the daemon restarts", "err", err)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }

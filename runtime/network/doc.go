@@ -35,7 +35,9 @@
 // the default data root, "berth-" and a hash of the path for another, so
 // that two daemons on one host (a test's beside the host's) never share a
 // bridge, its addresses or its reconcile — logging Bridge.Moved; EnsureNAT,
-// logging NAT.ForeignDrop; OpenIPAM(data-root, br.Subnet, br.Gateway).
+// logging NAT.ForeignDrop; OpenIPAM(data-root, br.Subnet, br.Gateway);
+// and GuardForward while it runs, so that a firewall or engine starting
+// after it with a drop policy (dockerd) does not cut the bridge off.
 // Where that fails, the daemon runs containers with --network none by
 // default and says why. The bridge and its rules stay when the daemon
 // stops (its containers outlive it, as docker0 outlives dockerd);

@@ -29,6 +29,10 @@ func (h *Host) Attach(ctx context.Context, br *Bridge, target NetNS, containerID
 	return nil, ErrUnsupported
 }
 
+func (h *Host) GuardForward(ctx context.Context, br *Bridge, inserted func(chains []string, err error)) error {
+	return ErrUnsupported
+}
+
 func (h *Host) Reconcile(br *Bridge, keep func(containerID string) bool) ([]string, error) {
 	return nil, ErrUnsupported
 }

@@ -1,11 +1,13 @@
 package network
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -226,4 +228,93 @@ func payloadCmpNet(offset uint32, n *net.IPNet, op expr.CmpOp) []expr.Any {
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: []byte(n.Mask), Xor: make([]byte, 4)},
 		&expr.Cmp{Op: op, Register: 1, Data: n.IP.To4()},
 	}
+}
+
+// GuardForward keeps the bridge's accepts in other tables' forward chains
+// with a drop policy while ctx lasts: a firewall or another engine that
+// starts after the daemon (dockerd sets its FORWARD policy to drop) would
+// otherwise cut the bridge off until the daemon's next start. It watches
+// the ruleset's changes and, a moment after each burst of them, inserts
+// the accepts into every such chain that lacks them; inserted reports the
+// chains it mended. It returns when ctx ends or the watch fails.
+func (h *Host) GuardForward(ctx context.Context, br *Bridge, inserted func(chains []string, err error)) error {
+	c, err := h.nft()
+	if err != nil {
+		return err
+	}
+	defer c.CloseLasting()
+	mon := nftables.NewMonitor(nftables.WithMonitorAction(nftables.MonitorActionAny), nftables.WithMonitorObject(nftables.MonitorObjectAny))
+	events, err := c.AddMonitor(mon)
+	if err != nil {
+		return fmt.Errorf("nftables: watching the ruleset: %w", err)
+	}
+	defer func() {
+		mon.Close()
+		for range events { // the watch's goroutines end once drained
+		}
+	}()
+	var settle <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case _, ok := <-events:
+			if !ok {
+				return fmt.Errorf("nftables: the ruleset's watch ended")
+			}
+			if settle == nil {
+				// A firewall's reload is many changes: act once after them.
+				settle = time.After(200 * time.Millisecond)
+			}
+		case <-settle:
+			settle = nil
+			if chains, err := h.mendForward(br); len(chains) > 0 || err != nil {
+				inserted(chains, err)
+			}
+		}
+	}
+}
+
+// mendForward inserts the bridge's accepts at the head of the other
+// tables' drop-policy forward chains that lack them, and names those.
+func (h *Host) mendForward(br *Bridge) ([]string, error) {
+	c, err := h.nft()
+	if err != nil {
+		return nil, err
+	}
+	defer c.CloseLasting()
+	drops, err := foreignDropChains(c)
+	if err != nil {
+		return nil, err
+	}
+	tag := bridgeTag(br.Name)
+	ud := userdata.AppendString(nil, userdata.TypeComment, tag)
+	var mended []string
+	for _, ch := range drops {
+		rules, err := c.GetRules(ch.Table, ch)
+		if err != nil {
+			return mended, fmt.Errorf("nftables: listing %s: %w", chainName(ch), err)
+		}
+		n := 0
+		for _, r := range rules {
+			if s, ok := userdata.GetString(r.UserData, userdata.TypeComment); ok && s == tag {
+				n++
+			}
+		}
+		if n == len(forwardAccepts(br.Name)) {
+			continue
+		}
+		if _, err := queueDelTagged(c, ch.Table, ch, tag); err != nil {
+			return mended, err
+		}
+		accepts := forwardAccepts(br.Name)
+		for i := len(accepts) - 1; i >= 0; i-- {
+			c.InsertRule(&nftables.Rule{Table: ch.Table, Chain: ch, Exprs: accepts[i], UserData: ud})
+		}
+		if err := c.Flush(); err != nil {
+			return mended, fmt.Errorf("nftables: accepts for %s in %s: %w", br.Name, chainName(ch), err)
+		}
+		mended = append(mended, chainName(ch))
+	}
+	return mended, nil
 }

@@ -696,3 +696,73 @@ func TestTwoBridges(t *testing.T) {
 		t.Fatal("table berth left after the last bridge's RemoveNAT")
 	}
 }
+
+// TestGuardForward: a forward chain with a drop policy that appears after
+// the daemon's start (dockerd starting later), or a flush of the accepts
+// in it, is mended while GuardForward runs.
+func TestGuardForward(t *testing.T) {
+	requireRoot(t)
+	checkHostUntouched(t)
+	_, path := newNS(t)
+	h := openHost(t, path)
+	br, err := h.EnsureBridge("berth0", "10.70.0.1/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.EnsureNAT(br); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	mended := make(chan []string, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- h.GuardForward(ctx, br, func(chains []string, err error) {
+			if err != nil {
+				t.Errorf("mending: %v", err)
+			}
+			mended <- chains
+		})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("GuardForward: %v", err)
+		}
+	}()
+	time.Sleep(100 * time.Millisecond) // the watch is joined
+
+	nc, err := h.nft()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.CloseLasting()
+	drop := nftables.ChainPolicyDrop
+	filter := nc.AddTable(&nftables.Table{Name: "filter", Family: nftables.TableFamilyIPv4})
+	fwd := nc.AddChain(&nftables.Chain{Name: "FORWARD", Table: filter, Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &drop})
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case chains := <-mended:
+			if fmt.Sprint(chains) != "[ip filter FORWARD]" {
+				t.Fatalf("%s: mended %v", what, chains)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: the accepts were not inserted", what)
+		}
+		if rules, _ := nc.GetRules(filter, fwd); len(rules) != 2 {
+			t.Fatalf("%s: %d rules in ip filter FORWARD, want Berth's 2", what, len(rules))
+		}
+	}
+	wait("a drop policy after the start")
+	nc.FlushChain(fwd)
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	wait("a flush of the chain")
+	if err := h.RemoveNAT("berth0"); err != nil {
+		t.Fatal(err)
+	}
+}
