@@ -7,7 +7,8 @@ import (
 )
 
 // containerCommands are the container verbs, top-level (run, ps, stop...)
-// and under `berth container`, as docker has them, and `berth volume`.
+// and under `berth container`, as docker has them, `berth volume` and
+// `berth network`.
 func containerCommands(streams *IOStreams, g *GlobalOptions) []*cobra.Command {
 	group := func(use, short string, subs ...*cobra.Command) *cobra.Command {
 		cmd := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, args []string) error {
@@ -24,7 +25,7 @@ func containerCommands(streams *IOStreams, g *GlobalOptions) []*cobra.Command {
 			newCmdStats(streams, g, nil), newCmdPause(streams, g, nil), newCmdUnpause(streams, g, nil),
 			newCmdExec(streams, g, nil), newCmdAttach(streams, g, nil),
 			newCmdDiff(streams, g, nil), newCmdCommit(streams, g, nil),
-			newCmdCp(streams, g, nil),
+			newCmdCp(streams, g, nil), newCmdPort(streams, g, nil),
 		}
 	}
 	container := group("container", "Manage containers", append(verbs(),
@@ -33,6 +34,6 @@ func containerCommands(streams *IOStreams, g *GlobalOptions) []*cobra.Command {
 	volume := group("volume", "Manage volumes",
 		newCmdVolumeCreate(streams, g, nil), newCmdVolumeLs(streams, g, nil), newCmdInspect(streams, g, "volume", nil),
 		newCmdVolumeRm(streams, g, nil), newCmdVolumePrune(streams, g, nil))
-	return append(verbs(), container, volume,
+	return append(verbs(), container, volume, networkCommands(streams, g),
 		newCmdPs(streams, g, "ps", nil), newCmdRm(streams, g, "rm", nil), newCmdInspect(streams, g, "", nil))
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // ContainerFlags are the flags create and run share: docker's, those Berth
-// implements. -p exists to say it comes later.
+// implements.
 type ContainerFlags struct {
 	Name        string
 	Env         []string
@@ -48,6 +48,13 @@ type ContainerFlags struct {
 	TTY         bool
 	Interactive bool
 	Publish     []string
+	PublishAll  bool
+	Expose      []string
+	IP          string
+	DNS         []string
+	DNSSearch   []string
+	DNSOptions  []string
+	AddHosts    []string
 
 	// changed says whether a flag was given (cobra's Changed).
 	changed func(string) bool
@@ -80,22 +87,26 @@ func (f *ContainerFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.Privileged, "privileged", false, "give extended privileges to this container")
 	fl.BoolVar(&f.ReadOnly, "read-only", false, "mount the container's root filesystem as read only")
 	fl.StringArrayVar(&f.SecurityOpt, "security-opt", nil, "security options (no-new-privileges, seccomp=unconfined)")
-	fl.StringVar(&f.Network, "network", "default", "connect a container to a network: none or host")
+	fl.StringVar(&f.Network, "network", "default", "connect a container to a network: bridge (the default), none, host or container:<name|id>")
 	fl.StringVar(&f.Platform, "platform", "", "set platform if the image is multi-platform (linux/arm64)")
 	fl.StringVar(&f.Pull, "pull", "missing", "pull image before running: always, missing, never")
 	fl.BoolVar(&f.AutoRemove, "rm", false, "automatically remove the container when it exits")
 	fl.BoolVarP(&f.TTY, "tty", "t", false, "allocate a pseudo-TTY")
 	fl.BoolVarP(&f.Interactive, "interactive", "i", false, "keep STDIN open even if not attached")
-	fl.StringArrayVarP(&f.Publish, "publish", "p", nil, "publish a container's port to the host (not yet supported)")
+	fl.StringArrayVarP(&f.Publish, "publish", "p", nil, "publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/tcp|udp], ranges allowed)")
+	fl.BoolVarP(&f.PublishAll, "publish-all", "P", false, "publish all exposed ports to random ports")
+	fl.StringArrayVar(&f.Expose, "expose", nil, "expose a port or a range of ports (80, 8000-8010/udp)")
+	fl.StringVar(&f.IP, "ip", "", "IPv4 address on the bridge (e.g., 10.213.0.50)")
+	fl.StringArrayVar(&f.DNS, "dns", nil, "set custom DNS servers")
+	fl.StringArrayVar(&f.DNSSearch, "dns-search", nil, "set custom DNS search domains")
+	fl.StringArrayVar(&f.DNSOptions, "dns-option", nil, "set DNS options")
+	fl.StringArrayVar(&f.AddHosts, "add-host", nil, "add a custom host-to-IP mapping (host:ip, or host:host-gateway)")
 	f.changed = func(name string) bool { return fl.Changed(name) }
 }
 
 // request builds the create request the docker CLI would send, after
 // checking what berth can check without the engine.
 func (f *ContainerFlags) request(image string, args []string, detach bool) (*api.ContainerCreateRequest, error) {
-	if len(f.Publish) > 0 {
-		return nil, usageErrorf("-p/--publish is not supported yet: published ports come with Berth's networking; use --network host")
-	}
 	switch f.Pull {
 	case "always", "missing", "never":
 	default:
@@ -215,11 +226,8 @@ func (f *ContainerFlags) request(image string, args []string, detach bool) (*api
 	}
 	h.CapAdd, h.CapDrop = f.CapAdd, f.CapDrop
 	h.Privileged, h.ReadonlyRootfs, h.SecurityOpt = f.Privileged, f.ReadOnly, f.SecurityOpt
-	switch f.Network {
-	case "default", "none", "host":
-		h.NetworkMode = f.Network
-	default:
-		return nil, usageErrorf("--network %s: Berth has the none and host networks for now (bridge and others come with its networking)", f.Network)
+	if err := f.networking(req); err != nil {
+		return nil, err
 	}
 	if f.Platform != "" {
 		if err := checkPlatformFlag(f.Platform); err != nil {

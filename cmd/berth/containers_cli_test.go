@@ -28,7 +28,7 @@ func startContainerEngine(t *testing.T) (string, *apitest.Containers) {
 	images := apitest.NewBackend(testImages...)
 	ctrs := apitest.NewContainers(images)
 	sys := &apitest.System{VersionAnswer: api.VersionResponse{Version: "test"}, InfoAnswer: api.InfoResponse{ServerVersion: "test", OSType: "linux"}}
-	srv, err := api.NewServer(images, sys, api.WithEngineVersion("test"), api.WithContainers(ctrs))
+	srv, err := api.NewServer(images, sys, api.WithEngineVersion("test"), api.WithContainers(ctrs), api.WithNetworks(ctrs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,8 +392,9 @@ func TestBerthContainerErrors(t *testing.T) {
 		{[]string{"run", "--rm", "--restart", "always", "busybox"}, 125, "cannot specify both --restart and --rm"},
 		{[]string{"run", "-it", "busybox", "sh"}, ExitFailure, "the input device is not a TTY"},
 		{[]string{"run", "--detach-keys", "ctrl-1", "busybox", "sh"}, 125, `invalid detach keys "ctrl-1"`},
-		{[]string{"run", "-p", "80:80", "busybox"}, 125, "-p/--publish is not supported yet"},
-		{[]string{"run", "--network", "bridge", "busybox"}, 125, "--network bridge"},
+		{[]string{"run", "-p", "8080:80/sctp", "busybox"}, 125, `-p/--publish "8080:80/sctp": invalid proto: sctp`},
+		{[]string{"run", "--ip", "10.213.0", "busybox"}, 125, `--ip "10.213.0": not an IPv4 address`},
+		{[]string{"run", "--add-host", "db", "busybox"}, 125, `--add-host "db": want HOST:IP`},
 		{[]string{"run", "--cap-add", "FLY", "busybox"}, 125, `unknown capability: "FLY"`},
 		{[]string{"run", "-v", "rel:/x:z", "busybox"}, 125, "SELinux relabelling"},
 		{[]string{"run", "--colour", "busybox"}, 125, "unknown flag: --colour"},
@@ -403,7 +404,7 @@ func TestBerthContainerErrors(t *testing.T) {
 		{[]string{"kill", "-s", "FOO", "x"}, ExitUsage, "Invalid signal: FOO"},
 		{[]string{"logs", "nope"}, ExitFailure, "No such container: nope"},
 		{[]string{"logs", "--since", "yesterday", "x"}, ExitUsage, "--since: invalid time"},
-		{[]string{"inspect", "--type", "network", "x"}, ExitUsage, `"network" is not a valid value for --type`},
+		{[]string{"inspect", "--type", "plugin", "x"}, ExitUsage, `"plugin" is not a valid value for --type`},
 		{[]string{"start", "-a", "x", "y"}, ExitUsage, "you cannot start and attach multiple containers at once"},
 		{[]string{"ps", "--filter", "volume=x"}, ExitUsage, "invalid filter 'volume'"},
 		{[]string{"volume", "create", "--opt", "type=tmpfs", "vv"}, ExitUsage, "volume driver options (--opt) are not supported"},

@@ -27,6 +27,7 @@ type DaemonOptions struct {
 	ConfigFile string
 	DataRoot   string
 	Group      string
+	BIP        string
 	// Validate checks the configuration and exits, as dockerd --validate.
 	Validate bool
 	// Flags are the settings given on the command line (-H and --debug
@@ -57,6 +58,9 @@ registry mirrors; SIGTERM stops after the requests in flight.`,
 			if f.Changed("group") {
 				opts.Flags.Group = &opts.Group
 			}
+			if f.Changed("bip") {
+				opts.Flags.BIP = &opts.BIP
+			}
 			if f.Changed("debug") {
 				opts.Flags.Debug = &g.Debug
 			}
@@ -75,6 +79,7 @@ registry mirrors; SIGTERM stops after the requests in flight.`,
 	fl.StringVar(&opts.ConfigFile, "config-file", daemon.DefaultConfigFile, "daemon configuration file (Docker's daemon.json keys)")
 	fl.StringVar(&opts.DataRoot, "data-root", daemon.DefaultDataRoot, "where the engine keeps its state")
 	fl.StringVarP(&opts.Group, "group", "G", daemon.DefaultGroup, "group that owns the API socket")
+	fl.StringVar(&opts.BIP, "bip", "", "the bridge's address and prefix (default 10.213.0.1/16, or the next free /16)")
 	fl.BoolVar(&opts.Validate, "validate", false, "check the configuration file and flags, then exit")
 	return cmd
 }

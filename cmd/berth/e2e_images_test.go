@@ -56,6 +56,9 @@ func startRealEngine(t *testing.T) *engine {
 	if err := os.WriteFile(e.cfgFile, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Runs after the daemon stops (cleanups run last first): the
+	// bridge and rules the daemon made for its data root go.
+	t.Cleanup(leaveHostNetwork(t, e.data))
 	e.start(t)
 	t.Cleanup(func() { e.stop(t) })
 	return e

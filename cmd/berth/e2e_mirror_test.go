@@ -54,6 +54,7 @@ func TestMirrorEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs syncBuffer
+	t.Cleanup(leaveHostNetwork(t, data)) // after the daemon's stop, below
 	cmd := exec.Command(bin, "daemon", "-H", "unix://"+sock, "--data-root", data, "--config-file", cfgFile, "--group", "root")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

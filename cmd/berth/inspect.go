@@ -48,7 +48,7 @@ func newCmdInspect(streams *IOStreams, g *GlobalOptions, objType string, runF fu
 	f := cmd.Flags()
 	f.StringVarP(&opts.Format, "format", "f", "", "format output using a Go template or 'json'")
 	if objType == "" {
-		f.StringVar(&opts.Type, "type", "", "only inspect objects of the given type: container, image or volume")
+		f.StringVar(&opts.Type, "type", "", "only inspect objects of the given type: container, image, volume or network")
 	}
 	if objType != "volume" {
 		f.BoolVarP(&opts.Size, "size", "s", false, "display total file sizes if the type is container")
@@ -64,13 +64,13 @@ type inspected struct {
 }
 
 // runInspect looks each name up as docker inspect does (a container,
-// then an image, then a volume), prints what it found, then fails for
+// then an image, a volume, a network), prints what it found, then fails for
 // what it did not.
 func runInspect(ctx context.Context, opts *InspectOptions) error {
 	switch opts.Type {
-	case "", "container", "image", "volume":
+	case "", "container", "image", "volume", "network":
 	default:
-		return usageErrorf("%q is not a valid value for --type: container, image or volume", opts.Type)
+		return usageErrorf("%q is not a valid value for --type: container, image, volume or network", opts.Type)
 	}
 	var tmpl *template.Template
 	if opts.Format != "" && opts.Format != "json" {
@@ -139,6 +139,15 @@ func inspectOne(ctx context.Context, c *api.Client, opts *InspectOptions, name s
 	}
 	if any || opts.Type == "volume" {
 		v, raw, err := c.VolumeInspectWithRaw(ctx, name)
+		if err == nil {
+			return inspected{v, raw}, nil
+		}
+		if !any || !errors.Is(err, api.ErrNotFound) {
+			return inspected{}, engineError(err)
+		}
+	}
+	if any || opts.Type == "network" {
+		v, raw, err := c.NetworkInspectWithRaw(ctx, name)
 		if err == nil {
 			return inspected{v, raw}, nil
 		}

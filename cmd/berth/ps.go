@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -181,16 +182,65 @@ func newPsRow(c api.Container, trunc bool, now time.Time) psRow {
 	if c.NetworkSettings != nil {
 		r.Networks = strings.Join(slices.Sorted(maps.Keys(c.NetworkSettings.Networks)), ",")
 	}
-	var ports []string
-	for _, p := range c.Ports {
-		s := fmt.Sprintf("%d/%s", p.PrivatePort, p.Type)
-		if p.PublicPort != 0 {
-			s = fmt.Sprintf("%s:%d->%s", p.IP, p.PublicPort, s)
-		}
-		ports = append(ports, s)
-	}
-	r.Ports = strings.Join(ports, ", ")
+	r.Ports = displayPorts(c.Ports)
 	return r
+}
+
+// displayPorts is docker ps's PORTS: ports published on their own number
+// and unpublished exposed ports grouped into ranges per address and
+// protocol ("0.0.0.0:80-81->80-81/tcp", "53/udp"), then the other
+// published ports one by one ("127.0.0.1:8080->80/tcp").
+func displayPorts(ports []api.Port) string {
+	sorted := slices.Clone(ports)
+	slices.SortFunc(sorted, func(a, b api.Port) int {
+		switch {
+		case a.PrivatePort != b.PrivatePort:
+			return int(a.PrivatePort) - int(b.PrivatePort)
+		case a.IP != b.IP:
+			return strings.Compare(a.IP, b.IP)
+		case a.PublicPort != b.PublicPort:
+			return int(a.PublicPort) - int(b.PublicPort)
+		}
+		return strings.Compare(a.Type, b.Type)
+	})
+	type run struct {
+		ip, proto   string
+		first, last uint16
+	}
+	show := func(r *run) string {
+		ports := strconv.Itoa(int(r.first))
+		if r.last != r.first {
+			ports += "-" + strconv.Itoa(int(r.last))
+		}
+		if r.ip != "" {
+			return net.JoinHostPort(r.ip, ports) + "->" + ports + "/" + r.proto
+		}
+		return ports + "/" + r.proto
+	}
+	var out, mapped, order []string
+	runs := map[string]*run{}
+	for _, p := range sorted {
+		if p.IP != "" && p.PublicPort != p.PrivatePort {
+			mapped = append(mapped, fmt.Sprintf("%s->%d/%s", net.JoinHostPort(p.IP, strconv.Itoa(int(p.PublicPort))), p.PrivatePort, p.Type))
+			continue
+		}
+		key := p.IP + "/" + p.Type
+		r := runs[key]
+		switch {
+		case r == nil:
+			order = append(order, key)
+		case p.PrivatePort == r.last+1:
+			r.last = p.PrivatePort
+			continue
+		default:
+			out = append(out, show(r))
+		}
+		runs[key] = &run{ip: p.IP, proto: p.Type, first: p.PrivatePort, last: p.PrivatePort}
+	}
+	for _, key := range order {
+		out = append(out, show(runs[key]))
+	}
+	return strings.Join(append(out, mapped...), ", ")
 }
 
 // shortImage is ps's IMAGE: the short ID when the container was made from

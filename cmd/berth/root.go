@@ -75,6 +75,7 @@ engine, which speaks the Docker Engine API.`,
 		newCmdLogin(streams, g, nil),
 		newCmdLogout(streams, nil),
 		newCmdMirror(streams, g),
+		newCmdVerify(streams, g, nil),
 	)
 	root.AddCommand(imageCommands(streams, g)...)
 	root.AddCommand(containerCommands(streams, g)...)

@@ -13,7 +13,7 @@ import (
 
 // Filters of GET /containers/json and POST /containers/prune.
 var (
-	containerListFilters  = []string{"id", "name", "label", "status", "exited", "ancestor", "before", "since"}
+	containerListFilters  = []string{"id", "name", "label", "status", "exited", "ancestor", "before", "since", "network"}
 	containerPruneFilters = []string{"until", "label", "label!"}
 	containerStates       = []string{"created", "restarting", "running", "removing", "paused", "exited", "dead"}
 )
@@ -146,6 +146,9 @@ func summary(c *ContainerJSON, now time.Time) Container {
 	}
 	if c.NetworkSettings != nil && c.NetworkSettings.Networks != nil {
 		out.NetworkSettings.Networks = c.NetworkSettings.Networks
+	}
+	if c.NetworkSettings != nil {
+		out.Ports = PortSummary(c.NetworkSettings.Ports)
 	}
 	if out.Mounts == nil {
 		out.Mounts = []MountPoint{}
@@ -299,6 +302,7 @@ func (s *Server) listContainers(ctx context.Context, list []*ContainerJSON, all 
 			len(f["status"]) > 0 && !slices.Contains(f["status"], st.Status),
 			len(exited) > 0 && (st.Running || parseRFC3339(st.StartedAt).IsZero() || !slices.Contains(exited, st.ExitCode)),
 			len(f["ancestor"]) > 0 && !matchAncestor(ancestors, c),
+			len(f["network"]) > 0 && !onNetwork(f["network"], c),
 			!before.IsZero() && !created.Before(before),
 			!since.IsZero() && !created.After(since):
 			continue
@@ -309,6 +313,57 @@ func (s *Server) listContainers(ctx context.Context, list []*ContainerJSON, all 
 		}
 	}
 	return out, nil
+}
+
+// onNetwork says whether the container is on one of the networks named
+// (by name or ID).
+func onNetwork(names []string, c *ContainerJSON) bool {
+	if c.NetworkSettings == nil {
+		return false
+	}
+	for name, ep := range c.NetworkSettings.Networks {
+		for _, n := range names {
+			if n == name || ep != nil && ep.NetworkID != "" && strings.HasPrefix(ep.NetworkID, n) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// PortSummary is ps's Ports from inspect's: one entry per host binding,
+// and one without a public port for an exposed port not published, in
+// the order of the container ports.
+func PortSummary(ports map[string][]PortBinding) []Port {
+	out := []Port{}
+	for key, bindings := range ports {
+		port, proto, _ := strings.Cut(key, "/")
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			continue
+		}
+		if len(bindings) == 0 {
+			out = append(out, Port{PrivatePort: uint16(n), Type: proto})
+		}
+		for _, b := range bindings {
+			pub, _ := strconv.ParseUint(b.HostPort, 10, 16)
+			out = append(out, Port{IP: b.HostIP, PrivatePort: uint16(n), PublicPort: uint16(pub), Type: proto})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.PrivatePort != b.PrivatePort {
+			return a.PrivatePort < b.PrivatePort
+		}
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		if a.IP != b.IP {
+			return a.IP < b.IP
+		}
+		return a.PublicPort < b.PublicPort
+	})
+	return out
 }
 
 // matchAncestor says whether the container was created from one of the

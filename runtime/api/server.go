@@ -20,6 +20,7 @@ type Server struct {
 	images        ImageBackend
 	system        SystemBackend
 	containers    ContainerBackend
+	networks      NetworkBackend
 	auth          AuthBackend
 	log           *slog.Logger
 	engineVersion string
@@ -32,6 +33,7 @@ type ServerOption func(*serverOptions) error
 type serverOptions struct {
 	auth          AuthBackend
 	containers    ContainerBackend
+	networks      NetworkBackend
 	log           *slog.Logger
 	engineVersion string
 }
@@ -56,6 +58,18 @@ func WithContainers(b ContainerBackend) ServerOption {
 			return errors.New("api: WithContainers(nil)")
 		}
 		o.containers = b
+		return nil
+	}
+}
+
+// WithNetworks serves the network routes over b; without it they answer
+// 501.
+func WithNetworks(b NetworkBackend) ServerOption {
+	return func(o *serverOptions) error {
+		if b == nil {
+			return errors.New("api: WithNetworks(nil)")
+		}
+		o.networks = b
 		return nil
 	}
 }
@@ -93,7 +107,7 @@ func NewServer(images ImageBackend, system SystemBackend, opts ...ServerOption) 
 	if o.auth == nil {
 		o.auth = &RegistryAuth{}
 	}
-	s := &Server{images: images, system: system, containers: o.containers, auth: o.auth, log: o.log, engineVersion: o.engineVersion, mux: http.NewServeMux()}
+	s := &Server{images: images, system: system, containers: o.containers, networks: o.networks, auth: o.auth, log: o.log, engineVersion: o.engineVersion, mux: http.NewServeMux()}
 	s.routes()
 	return s, nil
 }
@@ -141,6 +155,7 @@ func (s *Server) routes() {
 	s.execRoutes()
 	s.commitRoutes()
 	s.archiveRoutes()
+	s.networkRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, NotFound(errors.New("page not found")))
 	})

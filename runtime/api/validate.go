@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"net/netip"
 	"path"
 	"regexp"
 	"slices"
@@ -12,7 +13,7 @@ import (
 
 // How Berth words a Docker feature it will have but does not have yet.
 
-const laterNetworking = "is not supported yet: Berth's networking comes in a later release; containers use --network none or host"
+const laterNetworking = "is not supported yet: Berth has the bridge network (the default), host, none and container:<name|id>; user-defined networks come in a later release"
 
 var (
 	// One character is enough: `docker run --name s` is the issue's own
@@ -93,8 +94,7 @@ func validateConfig(c *ContainerConfig) error {
 	hc := c.Healthcheck
 	health := hc != nil && len(hc.Test) > 0 && !(len(hc.Test) == 1 && hc.Test[0] == "NONE")
 	if err := firstUnsupported([]unsupported{
-		{"Config.ExposedPorts (--expose, -p)", len(c.ExposedPorts) > 0, laterNetworking},
-		{"Config.MacAddress (--mac-address)", c.MacAddress != "", laterNetworking},
+		{"Config.MacAddress (--mac-address)", c.MacAddress != "", "is not supported by Berth: a container's MAC address is derived from its IP address, so that a reused address never meets a stale neighbour entry"},
 		{"Config.NetworkDisabled", c.NetworkDisabled, "is not supported by Berth: use HostConfig.NetworkMode \"none\" (--network none)"},
 		{"Config.Healthcheck (--health-cmd)", health, ""},
 		{"Config.Domainname (--domainname)", c.Domainname != "", ""},
@@ -107,6 +107,11 @@ func validateConfig(c *ContainerConfig) error {
 	for _, e := range c.Env {
 		if k, _, _ := strings.Cut(e, "="); k == "" {
 			return InvalidParameterf("invalid environment variable: %q", e)
+		}
+	}
+	for p := range c.ExposedPorts {
+		if err := validatePort("Config.ExposedPorts", p); err != nil {
+			return err
 		}
 	}
 	for v := range c.Volumes {
@@ -128,12 +133,6 @@ var logOptions = []string{"max-size", "max-file"}
 func validateHostConfig(h *HostConfig) error {
 	r := &h.Resources
 	if err := firstUnsupported([]unsupported{
-		{"HostConfig.PortBindings (-p)", len(h.PortBindings) > 0, laterNetworking},
-		{"HostConfig.PublishAllPorts (-P)", h.PublishAllPorts, laterNetworking},
-		{"HostConfig.Dns (--dns)", len(h.DNS) > 0, laterNetworking},
-		{"HostConfig.DnsOptions (--dns-option)", len(h.DNSOptions) > 0, laterNetworking},
-		{"HostConfig.DnsSearch (--dns-search)", len(h.DNSSearch) > 0, laterNetworking},
-		{"HostConfig.ExtraHosts (--add-host)", len(h.ExtraHosts) > 0, laterNetworking},
 		{"HostConfig.Links (--link)", len(h.Links) > 0, "is a legacy Docker feature Berth does not implement"},
 		{"HostConfig.VolumesFrom (--volumes-from)", len(h.VolumesFrom) > 0, ""},
 		{"HostConfig.VolumeDriver (--volume-driver)", h.VolumeDriver != "" && h.VolumeDriver != "local", "is not supported: Berth has the local volume driver only"},
@@ -184,6 +183,19 @@ func validateHostConfig(h *HostConfig) error {
 	}
 	if err := validateLogConfig(h.LogConfig); err != nil {
 		return err
+	}
+	if err := validatePortBindings(h.PortBindings); err != nil {
+		return err
+	}
+	for _, d := range h.DNS {
+		if _, err := netip.ParseAddr(d); err != nil {
+			return InvalidParameterf("HostConfig.Dns (--dns): %s is not an ip address", d)
+		}
+	}
+	for _, e := range h.ExtraHosts {
+		if err := validateExtraHost(e); err != nil {
+			return err
+		}
 	}
 	if err := validateRestart(h); err != nil {
 		return err
@@ -334,16 +346,19 @@ func validateSecurityOpt(o string) error {
 	return InvalidParameterf("invalid --security-opt %q: Berth implements no-new-privileges, seccomp=unconfined, apparmor=unconfined and label=disable", o)
 }
 
-// validateNetworking accepts the none and host networks, and Docker's
-// "default" (what the engine makes of it is the engine's choice). The
-// endpoint the docker CLI sends for the chosen network must be empty.
+// validateNetworking accepts the bridge, host and none networks,
+// container:<name|id>, and Docker's "default" (the bridge). The endpoint
+// the docker CLI sends for the chosen network may ask for an address
+// (--ip) and nothing else.
 func validateNetworking(mode string, nc *NetworkingConfig) error {
 	switch {
-	case mode == "", mode == "default", mode == "none", mode == "host":
-	case mode == "bridge", strings.HasPrefix(mode, "container:"):
-		return InvalidParameterf("HostConfig.NetworkMode %q %s", mode, laterNetworking)
+	case mode == "", mode == "default", mode == "none", mode == "host", mode == "bridge":
+	case strings.HasPrefix(mode, "container:"):
+		if strings.TrimPrefix(mode, "container:") == "" {
+			return InvalidParameterf("HostConfig.NetworkMode %q: container:<name|id> names the container whose network to join", mode)
+		}
 	default:
-		return InvalidParameterf("HostConfig.NetworkMode %q: Berth has the none and host networks (and default)", mode)
+		return InvalidParameterf("HostConfig.NetworkMode %q: no such network: Berth has the bridge, host and none networks and container:<name|id>; user-defined networks come in a later release", mode)
 	}
 	names := make([]string, 0, len(nc.EndpointsConfig))
 	for n := range nc.EndpointsConfig {
@@ -355,7 +370,7 @@ func validateNetworking(mode string, nc *NetworkingConfig) error {
 		if want == "" {
 			want = "default"
 		}
-		if n != want {
+		if n != want && !(want == "default" && n == "bridge") {
 			return InvalidParameterf("NetworkingConfig.EndpointsConfig[%q]: a container joins one network, %q; more %s", n, want, laterNetworking)
 		}
 		e := nc.EndpointsConfig[n]
@@ -364,10 +379,11 @@ func validateNetworking(mode string, nc *NetworkingConfig) error {
 		}
 		f := fmt.Sprintf("NetworkingConfig.EndpointsConfig[%q]", n)
 		if err := firstUnsupported([]unsupported{
-			{f + ".IPAMConfig (--ip)", e.IPAMConfig != nil && (e.IPAMConfig.IPv4Address != "" || e.IPAMConfig.IPv6Address != "" || len(e.IPAMConfig.LinkLocalIPs) > 0), laterNetworking},
+			{f + ".IPAMConfig.IPv6Address (--ip6)", e.IPAMConfig != nil && e.IPAMConfig.IPv6Address != "", "is not supported: Berth's bridge is IPv4"},
+			{f + ".IPAMConfig.LinkLocalIPs (--link-local-ip)", e.IPAMConfig != nil && len(e.IPAMConfig.LinkLocalIPs) > 0, ""},
 			{f + ".Links", len(e.Links) > 0, laterNetworking},
 			{f + ".Aliases (--network-alias)", len(e.Aliases) > 0, laterNetworking},
-			{f + ".MacAddress (--mac-address)", e.MacAddress != "", laterNetworking},
+			{f + ".MacAddress (--mac-address)", e.MacAddress != "", "is not supported by Berth: a container's MAC address is derived from its IP address"},
 			{f + ".DriverOpts", len(e.DriverOpts) > 0, laterNetworking},
 			{f + ".GwPriority", e.GwPriority != 0, laterNetworking},
 			{f + ".DNSNames", len(e.DNSNames) > 0, laterNetworking},
@@ -376,6 +392,93 @@ func validateNetworking(mode string, nc *NetworkingConfig) error {
 		}); err != nil {
 			return err
 		}
+		if ip := EndpointIPv4(nc, n); ip != "" {
+			if a, err := netip.ParseAddr(ip); err != nil || !a.Is4() {
+				return InvalidParameterf("%s.IPAMConfig.IPv4Address (--ip): invalid IPv4 address: %s", f, ip)
+			}
+			if mode != "" && mode != "default" && mode != "bridge" {
+				return InvalidParameterf("%s.IPAMConfig.IPv4Address (--ip): a fixed address needs the bridge network, not %s", f, mode)
+			}
+		}
+	}
+	return nil
+}
+
+// EndpointIPv4 is the address (--ip) the endpoint for network asks for.
+func EndpointIPv4(nc *NetworkingConfig, network string) string {
+	if nc == nil || nc.EndpointsConfig[network] == nil || nc.EndpointsConfig[network].IPAMConfig == nil {
+		return ""
+	}
+	return nc.EndpointsConfig[network].IPAMConfig.IPv4Address
+}
+
+// validatePort checks a container port as the API writes it: "80/tcp".
+func validatePort(field, p string) error {
+	port, proto, _ := strings.Cut(p, "/")
+	n, err := strconv.ParseUint(port, 10, 16)
+	switch {
+	case err != nil || n == 0:
+		return InvalidParameterf("%s: invalid port %q: a port from 1 to 65535 and its protocol (80/tcp)", field, p)
+	case proto == "sctp":
+		return InvalidParameterf("%s %q: sctp is not supported by Berth: publish tcp or udp", field, p)
+	case proto != "" && proto != "tcp" && proto != "udp":
+		return InvalidParameterf("%s: invalid proto %q in %q", field, proto, p)
+	}
+	return nil
+}
+
+// validatePortBindings checks -p's bindings: the container ports, and
+// each host side's address and port (a number, a range, or "" for a
+// random one).
+func validatePortBindings(pb map[string][]PortBinding) error {
+	keys := make([]string, 0, len(pb))
+	for k := range pb {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := validatePort("HostConfig.PortBindings (-p)", k); err != nil {
+			return err
+		}
+		for _, b := range pb[k] {
+			if b.HostIP != "" {
+				if _, err := netip.ParseAddr(b.HostIP); err != nil {
+					return InvalidParameterf("HostConfig.PortBindings (-p) %s: invalid host IP address %q", k, b.HostIP)
+				}
+			}
+			if b.HostPort == "" {
+				continue
+			}
+			lo, hi, isRange := strings.Cut(b.HostPort, "-")
+			l, err1 := strconv.ParseUint(lo, 10, 16)
+			h, err2 := l, error(nil)
+			if isRange {
+				h, err2 = strconv.ParseUint(hi, 10, 16)
+			}
+			if err1 != nil || err2 != nil || h < l {
+				return InvalidParameterf("HostConfig.PortBindings (-p) %s: invalid host port %q: a port, a range (8000-8010) or empty for a random one", k, b.HostPort)
+			}
+		}
+	}
+	return nil
+}
+
+// validateExtraHost checks one --add-host: "name:ip", the address
+// possibly in brackets, or Docker's "name:host-gateway".
+func validateExtraHost(e string) error {
+	name, addr, ok := strings.Cut(e, ":")
+	if !ok {
+		name, addr, ok = strings.Cut(e, "=")
+	}
+	addr = strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+	if !ok || name == "" {
+		return InvalidParameterf("HostConfig.ExtraHosts (--add-host): invalid %q: want HOST:IP", e)
+	}
+	if addr == "host-gateway" {
+		return nil
+	}
+	if _, err := netip.ParseAddr(addr); err != nil {
+		return InvalidParameterf("HostConfig.ExtraHosts (--add-host): invalid IP address in %q", e)
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package container
 import (
 	"slices"
 	"time"
+
+	"github.com/berthhq/berth/runtime/network"
 )
 
 // Container is one container as inspect shows it: its configuration (the
@@ -38,6 +40,9 @@ type Container struct {
 	ResolvConfPath string
 	// Warnings are what Create said (a clamped ulimit, ...).
 	Warnings []string `json:",omitempty"`
+	// IPAddress is the container's address on the bridge, held from
+	// create to remove.
+	IPAddress string `json:",omitempty"`
 }
 
 // Container states, as Docker names them.
@@ -64,6 +69,9 @@ type State struct {
 	FinishedAt time.Time
 	// MonitorPid is the host PID of the container's monitor while it runs.
 	MonitorPid int `json:",omitempty"`
+	// Network is the container's attachment to the bridge while it runs,
+	// its published ports resolved.
+	Network *network.Endpoint `json:",omitempty"`
 }
 
 // Running reports whether the container's processes exist (paused counts).

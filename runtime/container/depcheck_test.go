@@ -7,7 +7,8 @@ import (
 )
 
 // TestImports: the container runtime builds on the image store, cgroups,
-// capabilities and seccomp, and knows nothing of the API or the daemon.
+// capabilities, seccomp and the network package
+// (bridge, veths, ports), and knows nothing of the API or the daemon.
 func TestImports(t *testing.T) {
 	testvm.CheckImports(t, ".",
 		"github.com/berthhq/berth/runtime/image",
@@ -15,5 +16,6 @@ func TestImports(t *testing.T) {
 		"github.com/berthhq/berth/runtime/container/cgroup",
 		"github.com/berthhq/berth/runtime/atomicfile",
 		"github.com/berthhq/berth/runtime/container/caps",
-		"github.com/berthhq/berth/runtime/container/seccomp")
+		"github.com/berthhq/berth/runtime/container/seccomp",
+		"github.com/berthhq/berth/runtime/network")
 }

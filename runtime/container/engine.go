@@ -110,6 +110,7 @@ type options struct {
 	defaultNetwork string
 	resolvConf     string
 	hosts          string
+	bridge         *BridgeNetwork
 }
 
 // Option configures New.
@@ -157,9 +158,8 @@ func WithCgroupParent(parent string) Option {
 }
 
 // WithDefaultNetwork says what an empty NetworkMode and "default" mean
-// (Docker's "bridge"). Until the bridge network exists, a container asking
-// for it fails to create with ErrNotImplemented; set "none" to run such
-// containers without a network instead.
+// (Docker's "bridge", which needs WithBridgeNetwork; an engine without a
+// bridge sets "none" to run such containers without a network instead).
 func WithDefaultNetwork(mode string) Option {
 	return func(o *options) error {
 		switch mode {
@@ -390,6 +390,9 @@ func (e *Engine) Create(ctx context.Context, spec CreateSpec) (*Container, []str
 	if c.HostConfig.LogConfig.Type == "" {
 		c.HostConfig.LogConfig.Type = "json-file"
 	}
+	if err := e.checkNetwork(c, network, &img.Config.Config); err != nil {
+		return nil, nil, err
+	}
 	if network == NetworkHost && c.Config.Hostname == "" {
 		c.Config.Hostname, _ = os.Hostname()
 	}
@@ -427,6 +430,7 @@ func (e *Engine) Create(ctx context.Context, spec CreateSpec) (*Container, []str
 	defer func() {
 		if !ok {
 			os.RemoveAll(c.Dir)
+			e.releaseNetwork(c)
 			for _, v := range anon {
 				os.RemoveAll(filepath.Join(e.volRoot, v))
 			}
@@ -435,6 +439,9 @@ func (e *Engine) Create(ctx context.Context, spec CreateSpec) (*Container, []str
 			e.mu.Unlock()
 		}
 	}()
+	if err := e.allocateAddress(c, network); err != nil {
+		return nil, nil, err
+	}
 	if err := e.makeDir(c, network, img); err != nil {
 		return nil, nil, err
 	}
@@ -454,23 +461,6 @@ func (e *Engine) Create(ctx context.Context, spec CreateSpec) (*Container, []str
 	e.mu.Unlock()
 	ok = true
 	return c.clone(), warnings, nil
-}
-
-// network resolves a NetworkMode to none or host.
-func (e *Engine) network(mode string) (string, error) {
-	switch mode {
-	case "", NetworkDefault:
-		mode = e.o.defaultNetwork
-	}
-	switch {
-	case mode == NetworkNone || mode == NetworkHost:
-		return mode, nil
-	case mode == NetworkBridge:
-		return "", kindf(ErrNotImplemented, "network bridge is not available yet: use --network none or --network host")
-	case strings.HasPrefix(mode, "container:"):
-		return "", kindf(ErrNotImplemented, "network mode %s is not supported yet: use --network none or --network host", mode)
-	}
-	return "", kindf(ErrNotFound, "network %s not found", mode)
 }
 
 func (e *Engine) reserveName(want, id string) (string, error) {
@@ -507,11 +497,9 @@ func (e *Engine) makeDir(c *Container, network string, img *image.Image) error {
 	if err := makeInitLayer(filepath.Join(c.Dir, initDir), imageLowers(img)); err != nil {
 		return err
 	}
-	hosts, _ := os.ReadFile(e.o.hosts)
-	files := map[string][]byte{
-		c.HostnamePath:   []byte(c.Config.Hostname + "\n"),
-		c.HostsPath:      hostsContent(hosts, network),
-		c.ResolvConfPath: resolvConf(e.hostResolvConf(), network),
+	files, err := e.etcFiles(c, network)
+	if err != nil {
+		return err
 	}
 	for p, b := range files {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
@@ -519,22 +507,6 @@ func (e *Engine) makeDir(c *Container, network string, img *image.Image) error {
 		}
 	}
 	return nil
-}
-
-// hostResolvConf is the host's resolver list; behind systemd-resolved's
-// stub (127.0.0.53) the upstream list, as Docker reads it.
-func (e *Engine) hostResolvConf() []byte {
-	if e.o.resolvConf != "" {
-		b, _ := os.ReadFile(e.o.resolvConf)
-		return b
-	}
-	b, _ := os.ReadFile("/etc/resolv.conf")
-	if strings.Contains(string(b), "127.0.0.53") {
-		if up, err := os.ReadFile("/run/systemd/resolve/resolv.conf"); err == nil {
-			return up
-		}
-	}
-	return b
 }
 
 // mounts resolves binds, tmpfs and the image's volumes; the caller holds
@@ -639,6 +611,10 @@ func (e *Engine) start(ctx context.Context, en *entry, byPolicy bool) error {
 		return err
 	}
 	c.HostConfig.NetworkMode = network
+	netPlan, err := e.startNetwork(en, c, network)
+	if err != nil {
+		return err
+	}
 	init := e.o.init
 	if c.HostConfig.Init != nil {
 		init = *c.HostConfig.Init
@@ -650,6 +626,7 @@ func (e *Engine) start(ctx context.Context, en *entry, byPolicy bool) error {
 	if err != nil {
 		return err
 	}
+	netPlan.apply(l)
 	if !byPolicy {
 		en.mu.Lock()
 		changed := en.c.ManuallyStopped || en.c.RestartCount != 0
@@ -767,6 +744,7 @@ func (e *Engine) exited(en *entry) {
 		// The monitor died before writing the exit: kill what is left.
 		id := filepath.Base(dir)
 		e.cleanupCgroup(id)
+		e.cleanupNetwork(id)
 		prev := st
 		st = State{Status: StatusExited, ExitCode: exitUnknownStatus, StartedAt: prev.StartedAt, FinishedAt: time.Now().UTC(),
 			Error: "the container's monitor exited unexpectedly; its exit status is lost"}
@@ -1121,6 +1099,7 @@ func (e *Engine) destroy(en *entry, volumes bool) error {
 		en.mu.Unlock()
 		return fmt.Errorf("removing container %s: %w", shortID(c.ID), err)
 	}
+	e.releaseNetwork(c)
 	e.mu.Lock()
 	delete(e.byID, c.ID)
 	if e.names[c.Name] == c.ID {

@@ -183,6 +183,7 @@ type monitor struct {
 	proc   *os.Process
 	pre    *initProc // an init started before the launch came (a spare)
 	io     *stdio
+	net    monitorNet
 
 	mu      sync.Mutex
 	state   State
@@ -196,6 +197,7 @@ func (m *monitor) fail(code int, msg string) int {
 		m.pre.kill()
 		m.pre = nil
 	}
+	m.teardownNetwork()
 	m.setState(State{Status: StatusCreated, ExitCode: code, Error: msg})
 	if m.cg != nil {
 		if m.proc != nil {
@@ -225,6 +227,9 @@ func (m *monitor) run() int {
 		ln.Close()
 		os.Remove(filepath.Join(l.Dir, monitorSock))
 	}()
+	if err := m.listenPorts(); err != nil {
+		return m.fail(ExitEngineError, err.Error())
+	}
 
 	cg, err := cgroup.New(l.CgroupRoot, l.CgroupMode, l.ID, cgroup.Parent(l.CgroupParent))
 	if err != nil {
@@ -269,7 +274,7 @@ func (m *monitor) run() int {
 			defer unix.Close(fd)
 			cgroupFD = fd
 		}
-		ip, err = startInit(l.NewNet, cgroupFD, l.Stdin, l.Init.Tty)
+		err = m.inNetNS(func() (err error) { ip, err = startInit(l.NewNet, cgroupFD, l.Stdin, l.Init.Tty); return err })
 	}
 	if cerr := <-created; cerr != nil {
 		if err == nil {
@@ -282,6 +287,7 @@ func (m *monitor) run() int {
 	}
 	cmd, outR, errR, statusR, planW := ip.cmd, ip.outR, ip.errR, ip.statusR, ip.planW
 	m.proc = cmd.Process
+	attached := m.attachNetwork(cmd.Process.Pid)
 	if l.CgroupMode != cgroup.ModeV2 {
 		// The v1 handshake: the init waits on the plan pipe, so it joins
 		// the cgroup before it does anything for the container.
@@ -290,6 +296,11 @@ func (m *monitor) run() int {
 			cmd.Wait()
 			return m.fail(ExitEngineError, err.Error())
 		}
+	}
+	if err := <-attached; err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return m.fail(ExitEngineError, err.Error())
 	}
 	go func() {
 		json.NewEncoder(planW).Encode(&l.Init)
@@ -358,7 +369,7 @@ func (m *monitor) run() int {
 		return m.fail(n, msg)
 	}
 
-	m.setState(State{Status: StatusRunning, Pid: cmd.Process.Pid, StartedAt: time.Now().UTC(), MonitorPid: os.Getpid()})
+	m.setState(State{Status: StatusRunning, Pid: cmd.Process.Pid, StartedAt: time.Now().UTC(), MonitorPid: os.Getpid(), Network: m.net.ep})
 	io.WriteString(m.report, "ok\n")
 	m.report.Close()
 	go m.serve(ln)
@@ -388,7 +399,7 @@ func (m *monitor) run() int {
 	}
 	oom, _ := cg.OOMKilled()
 	var errMsg string
-	if err := cg.Destroy(); err != nil {
+	if err := errors.Join(m.teardownNetwork(), cg.Destroy()); err != nil {
 		errMsg = err.Error()
 	}
 	m.mu.Lock()
@@ -522,6 +533,9 @@ func (m *monitor) handle(c net.Conn) {
 			return
 		}
 		reply(m.io.resize(uint16(h), uint16(w)))
+	case "netshared":
+		m.net.shared.Store(true)
+		reply(nil)
 	case "pause":
 		reply(m.pause(true))
 	case "unpause":

@@ -1,8 +1,6 @@
 package container
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -30,6 +28,10 @@ type launch struct {
 	LogPath    string
 	LogMaxSize int64
 	LogMaxFile int
+	// Net: the container's veth and published ports, or the namespace it
+	// joins (network.go).
+	Net *netLaunch `json:",omitempty"`
+
 	// NewNet: the container gets its own network namespace.
 	NewNet bool
 	// Stdin: the process reads a pipe that attached clients write to
@@ -381,45 +383,4 @@ func containerMounts(c *Container) []mountPlan {
 		}
 	}
 	return out
-}
-
-// resolvConf is the host's resolv.conf for a container with its own
-// network: loopback nameservers (which the container cannot reach) are
-// dropped, and Google's public ones used when none is left, as Docker does.
-func resolvConf(host []byte, network string) []byte {
-	if network == NetworkHost {
-		return host
-	}
-	var out bytes.Buffer
-	ns := 0
-	sc := bufio.NewScanner(bytes.NewReader(host))
-	for sc.Scan() {
-		line := sc.Text()
-		f := strings.Fields(line)
-		if len(f) >= 2 && f[0] == "nameserver" {
-			if isLoopback(f[1]) {
-				continue
-			}
-			ns++
-		}
-		out.WriteString(line)
-		out.WriteByte('\n')
-	}
-	if ns == 0 {
-		out.WriteString("\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n")
-	}
-	return out.Bytes()
-}
-
-func isLoopback(addr string) bool {
-	return strings.HasPrefix(addr, "127.") || addr == "::1" || strings.HasPrefix(addr, "0:0:0:0:0:0:0:1")
-}
-
-// hostsContent is Docker's /etc/hosts for a container with no address yet
-// (network none); the host network gets the host's file.
-func hostsContent(host []byte, network string) []byte {
-	if network == NetworkHost && host != nil {
-		return host
-	}
-	return []byte("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
 }

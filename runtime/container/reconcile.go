@@ -14,7 +14,9 @@ import (
 // died are cleaned up (their processes and cgroup; their mounts lived in
 // their own mount namespace and went with it) and marked exited;
 // AutoRemove containers that stopped are removed; cgroups of containers
-// the engine does not know are removed; and the restart policies are
+// the engine does not know are removed, and so are the veths and
+// published-port rules of the bridge's containers that do not run and
+// the addresses of containers that are gone; and the restart policies are
 // applied as dockerd applies them at its start.
 func (e *Engine) Reconcile(ctx context.Context) error {
 	e.mu.Lock()
@@ -71,6 +73,7 @@ func (e *Engine) Reconcile(ctx context.Context) error {
 		en.op.Unlock()
 	}
 
+	e.reconcileNetwork(live)
 	_, cgErr := cgroup.Cleanup(e.o.cgroupRoot, e.cgMode, func(id string) bool { return live[id] }, cgroup.Parent(e.o.cgroupParent))
 	if cgErr != nil {
 		e.log.Warn("removing cgroups of dead containers", "err", cgErr)

@@ -61,10 +61,15 @@ type Config struct {
 	StopTimeout *int
 	// Volumes are the image's VOLUMEs (filled in by Create).
 	Volumes map[string]struct{} `json:",omitempty"`
+	// ExposedPorts ("80/tcp"): the image's, --expose and the published
+	// ones (filled in by Create).
+	ExposedPorts map[string]struct{} `json:",omitempty"`
 }
 
 // HostConfig is the host-specific part (Docker's HostConfig).
 type HostConfig struct {
+	// NetworkOptions: published ports, DNS, extra hosts, --ip (network.go).
+	NetworkOptions
 	// Binds are "/host/path:/ctr/path[:ro|rw]" and "volume:/ctr/path[:ro]"
 	// (a named volume, created when missing).
 	Binds []string
@@ -75,8 +80,8 @@ type HostConfig struct {
 	// Init runs Berth's init as PID 1; nil means the engine's default.
 	Init      *bool
 	LogConfig LogConfig
-	// NetworkMode is "none", "host", or "bridge"/"default"/"" (the engine's
-	// default network).
+	// NetworkMode is "none", "host", "container:<id>", or
+	// "bridge"/"default"/"" (the engine's default network).
 	NetworkMode    string
 	Resources      cgroup.Resources
 	CapAdd         []string

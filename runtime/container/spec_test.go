@@ -162,20 +162,6 @@ func TestAppendJSONString(t *testing.T) {
 	}
 }
 
-func TestResolvConf(t *testing.T) {
-	host := "# comment\nnameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch example.com\n"
-	got := string(resolvConf([]byte(host), NetworkNone))
-	if strings.Contains(got, "127.0.0.53") || !strings.Contains(got, "nameserver 10.0.0.2") || !strings.Contains(got, "search example.com") {
-		t.Errorf("resolv.conf %q", got)
-	}
-	if got := string(resolvConf([]byte("nameserver ::1\n"), NetworkNone)); !strings.Contains(got, "8.8.8.8") {
-		t.Errorf("only loopback: %q", got)
-	}
-	if got := string(resolvConf([]byte(host), NetworkHost)); got != host {
-		t.Errorf("host network changed it: %q", got)
-	}
-}
-
 func TestRlimitsClamped(t *testing.T) {
 	facts := hostFacts{HardLimit: func(res int) (uint64, bool) { return 20000, res == 7 }}
 	got, warnings := rlimits([]Ulimit{{Name: "core", Soft: 0, Hard: 0}}, facts)

@@ -320,6 +320,8 @@ type Flags struct {
 	Debug    *bool
 	Hosts    []string
 	Group    *string
+	// BIP is --bip, the bridge's address and prefix.
+	BIP *string
 }
 
 // ApplyFlags overrides the file with the flags given. As with dockerd, a
@@ -353,10 +355,16 @@ func (c *Config) ApplyFlags(f Flags) error {
 		}
 		c.Group = *f.Group
 	}
+	if f.BIP != nil {
+		if c.set["bip"] && *f.BIP != c.BIP {
+			conflict("bip", *f.BIP, c.BIP)
+		}
+		c.BIP = *f.BIP
+	}
 	if len(conflicts) > 0 {
 		return fmt.Errorf("the following directives are specified both as a flag and in the configuration file (%s): %s", c.File, strings.Join(conflicts, ", "))
 	}
-	for flag, key := range map[string]string{"--data-root": "data-root", "-H/--host": "hosts", "--group": "group"} {
+	for flag, key := range map[string]string{"--data-root": "data-root", "-H/--host": "hosts", "--group": "group", "--bip": "bip"} {
 		if err := c.validate(key); err != nil {
 			return fmt.Errorf("%s: %w", flag, err)
 		}

@@ -179,6 +179,28 @@ func TestApplyFlags(t *testing.T) {
 	if err := c.ApplyFlags(Flags{DataRoot: ptr("relative")}); err == nil || !strings.HasPrefix(err.Error(), "--data-root: ") {
 		t.Errorf("relative --data-root: %v", err)
 	}
+	// --bip: the bridge's address, as daemon.json's "bip".
+	c = parse(`{}`)
+	if err := c.ApplyFlags(Flags{BIP: ptr("10.50.0.1/24")}); err != nil || c.BIP != "10.50.0.1/24" {
+		t.Errorf("--bip: %v %q", err, c.BIP)
+	}
+	if err := parse(`{}`).ApplyFlags(Flags{BIP: ptr("10.50.0.0/24")}); err == nil || !strings.HasPrefix(err.Error(), "--bip: ") {
+		t.Errorf("--bip of a network: %v", err)
+	}
+	c = parse(`{"bip": "10.60.0.1/24"}`)
+	if err := c.ApplyFlags(Flags{BIP: ptr("10.50.0.1/24")}); err == nil || !strings.Contains(err.Error(), "bip: (from flag: 10.50.0.1/24, from file: 10.60.0.1/24)") {
+		t.Errorf("--bip against the file: %v", err)
+	}
+}
+
+func TestBridgeName(t *testing.T) {
+	if got := BridgeName("/var/lib/berth/"); got != "berth0" {
+		t.Errorf("the default data root's bridge: %q", got)
+	}
+	a, b := BridgeName("/tmp/a"), BridgeName("/tmp/b")
+	if a == b || !strings.HasPrefix(a, "berth-") || len(a) > 15 || BridgeName("/tmp/a/") != a {
+		t.Errorf("bridges of /tmp/a and /tmp/b: %q %q; want distinct names within IFNAMSIZ, the same for the same path", a, b)
+	}
 }
 
 func TestEditDistance(t *testing.T) {

@@ -41,6 +41,15 @@ type ContainerBackend struct {
 	CgroupParent, CgroupnsMode string
 
 	execs execTable
+	// Bridge is the bridge network (nil when it could not be set up);
+	// NetworkWarnings are what its setup says a user must know.
+	Bridge          *container.BridgeNetwork
+	NetworkWarnings []string
+	// NetworksCreated is when the built-in networks were made: the data
+	// root's first start.
+	NetworksCreated time.Time
+	// stopGuard ends the watch on other firewalls (guardForward).
+	stopGuard func()
 }
 
 var _ api.ContainerBackend = (*ContainerBackend)(nil)
@@ -57,16 +66,34 @@ func NewContainerBackend(ctx context.Context, cfg *Config, images api.ImageBacke
 		return nil, fmt.Errorf("the container engine needs Berth's image store, not %T", images)
 	}
 	parent := CgroupParent(cfg.DataRoot)
-	// Until the bridge network exists, a container that asks for the
-	// default network gets none, as --network none.
-	eng, err := container.New(cfg.DataRoot, ib.Store,
-		container.WithInit(cfg.Init), container.WithLogger(log), container.WithDefaultNetwork(container.NetworkNone),
-		container.WithCgroupParent(parent))
+	opts := []container.Option{container.WithInit(cfg.Init), container.WithLogger(log), container.WithCgroupParent(parent)}
+	// The bridge is the default network; where it cannot be set up (no
+	// netlink, no nftables) containers still run, without a network by
+	// default, and the daemon says why.
+	defaultNetwork := container.NetworkBridge
+	bridge, netWarnings, err := setupNetwork(cfg, log)
+	if err != nil {
+		defaultNetwork = container.NetworkNone
+		netWarnings = append(netWarnings, fmt.Sprintf("the bridge network is unavailable (%v): containers run with --network none unless they ask for host", err))
+	} else {
+		opts = append(opts, container.WithBridgeNetwork(bridge))
+	}
+	for _, w := range netWarnings {
+		log.Warn(w)
+	}
+	opts = append(opts, container.WithDefaultNetwork(defaultNetwork))
+	eng, err := container.New(cfg.DataRoot, ib.Store, opts...)
 	if errors.Is(err, container.ErrUnsupported) {
 		log.Warn("containers cannot run here; serving images only", "err", err)
+		if bridge != nil {
+			bridge.Host.Close()
+		}
 		return nil, nil
 	}
 	if err != nil {
+		if bridge != nil {
+			bridge.Host.Close()
+		}
 		return nil, err
 	}
 	ib.InUse = eng.ImageInUse
@@ -79,7 +106,14 @@ func NewContainerBackend(ctx context.Context, cfg *Config, images api.ImageBacke
 	if mode, err := cgroup.DetectMode(); err == nil && mode == cgroup.ModeV2 {
 		nsMode = "private"
 	}
-	return &ContainerBackend{Engine: eng, Images: ib.Store, DefaultNetwork: container.NetworkNone, CgroupParent: parent, CgroupnsMode: nsMode}, nil
+	b := &ContainerBackend{
+		Engine: eng, Images: ib.Store, DefaultNetwork: defaultNetwork, CgroupParent: parent, CgroupnsMode: nsMode,
+		Bridge: bridge, NetworkWarnings: netWarnings, NetworksCreated: networksCreated(cfg.DataRoot),
+	}
+	if bridge != nil {
+		b.stopGuard = guardForward(bridge, log)
+	}
+	return b, nil
 }
 
 // CgroupParent is where the daemon of dataRoot puts its containers'
@@ -100,6 +134,14 @@ func CgroupParent(dataRoot string) string {
 // the cgroup parent when none is left in it.
 func (b *ContainerBackend) Close() error {
 	err := b.Engine.Close()
+	if b.stopGuard != nil {
+		b.stopGuard()
+	}
+	if b.Bridge != nil {
+		// The bridge, its rules and the containers' veths stay: the
+		// containers outlive the daemon, and the next one adopts them.
+		b.Bridge.Host.Close()
+	}
 	if b.CgroupParent != "" {
 		dirs, _ := filepath.Glob(filepath.Join(cgroupRoot, "*", b.CgroupParent))
 		for _, d := range append(dirs, filepath.Join(cgroupRoot, b.CgroupParent)) {
@@ -222,8 +264,10 @@ func createSpec(opts api.ContainerCreateOptions) container.CreateSpec {
 			Privileged:     h.Privileged,
 			ReadonlyRootfs: h.ReadonlyRootfs,
 			SecurityOpt:    securityOpts(h.SecurityOpt),
+			NetworkOptions: networkOptions(req),
 		},
 	}
+	spec.ExposedPorts = req.ExposedPorts
 	for _, m := range opts.Mounts {
 		switch m.Type {
 		case "bind", "volume":
@@ -450,6 +494,7 @@ func containerConfigOf(c *container.Container) *api.ContainerConfig {
 		StdinOnce: cc.StdinOnce, AttachStdin: cc.AttachStdin,
 		Env: cc.Env, Cmd: cc.Cmd, Image: cc.Image, Volumes: cc.Volumes, WorkingDir: cc.WorkingDir,
 		Entrypoint: cc.Entrypoint, Labels: labels, StopSignal: cc.StopSignal, StopTimeout: cc.StopTimeout,
+		ExposedPorts: cc.ExposedPorts,
 	}
 }
 
@@ -484,8 +529,8 @@ func hostConfig(c *container.Container, cgroupns string) *api.HostConfig {
 			Memory: h.Resources.MemoryBytes, MemorySwap: h.Resources.MemorySwapBytes,
 			NanoCPUs: h.Resources.NanoCPUs, CPUShares: h.Resources.CPUShares,
 		},
-		PortBindings: map[string][]api.PortBinding{},
 	}
+	setNetworkOptions(out, h.NetworkOptions)
 	if h.Resources.PidsLimit > 0 {
 		n := h.Resources.PidsLimit
 		out.PidsLimit = &n
@@ -543,19 +588,6 @@ func (b *ContainerBackend) graphDriver(c *container.Container) api.GraphDriverDa
 		data["LowerDir"] = strings.Join(lowers, ":")
 	}
 	return api.GraphDriverData{Name: "overlay2", Data: data}
-}
-
-// networkSettings describes the container's one network (none or host).
-func (b *ContainerBackend) networkSettings(c *container.Container) *api.NetworkSettings {
-	net := b.network(c.HostConfig.NetworkMode)
-	ns := &api.NetworkSettings{
-		Ports:    map[string][]api.PortBinding{},
-		Networks: map[string]*api.EndpointSettings{net: {}},
-	}
-	if c.State.Running() && net != container.NetworkHost {
-		ns.SandboxKey = "/proc/" + strconv.Itoa(c.State.Pid) + "/ns/net"
-	}
-	return ns
 }
 
 func dirSize(dir string) int64 {

@@ -84,6 +84,28 @@ func TestCreateSpec(t *testing.T) {
 				},
 			},
 		},
+		{
+			name: "network",
+			req: api.ContainerCreateRequest{
+				ContainerConfig: api.ContainerConfig{Image: "nginx", ExposedPorts: map[string]struct{}{"80/tcp": {}, "53/udp": {}}},
+				HostConfig: &api.HostConfig{
+					NetworkMode:  "default",
+					PortBindings: map[string][]api.PortBinding{"80": {{HostIP: "127.0.0.1", HostPort: "8080"}}, "53/udp": {{}}},
+					DNS:          []string{"192.0.2.53"}, ExtraHosts: []string{"db:192.0.2.7"}, PublishAllPorts: true,
+				},
+				NetworkingConfig: &api.NetworkingConfig{EndpointsConfig: map[string]*api.EndpointSettings{"default": {IPAMConfig: &api.EndpointIPAMConfig{IPv4Address: "10.213.0.9"}}}},
+			},
+			want: container.CreateSpec{
+				Config: container.Config{Image: "nginx", ExposedPorts: map[string]struct{}{"80/tcp": {}, "53/udp": {}}},
+				HostConfig: container.HostConfig{
+					NetworkMode: "default",
+					NetworkOptions: container.NetworkOptions{
+						PortBindings:    map[string][]container.PortBinding{"80/tcp": {{HostIP: "127.0.0.1", HostPort: "8080"}}, "53/udp": {{}}},
+						PublishAllPorts: true, DNS: []string{"192.0.2.53"}, ExtraHosts: []string{"db:192.0.2.7"}, IPv4Address: "10.213.0.9",
+					},
+				},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -166,6 +166,11 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 			defer c.Close()
 		}
 		d.containers = containers
+		if w, ok := containers.(interface{ Warnings() []string }); ok {
+			for _, msg := range w.Warnings() {
+				d.extraWarn = append(d.extraWarn, "WARNING: "+msg)
+			}
+		}
 	}
 
 	facts, err := distro.Detect(ctx, "/", distro.WithDataRoot(cfg.DataRoot))
@@ -181,6 +186,9 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 	}
 	if d.containers != nil {
 		serverOpts = append(serverOpts, api.WithContainers(d.containers))
+	}
+	if n, ok := d.containers.(api.NetworkBackend); ok {
+		serverOpts = append(serverOpts, api.WithNetworks(n))
 	}
 	srv, err := api.NewServer(images, sys, serverOpts...)
 	if err != nil {

@@ -50,8 +50,8 @@ func (s *system) Info(ctx context.Context) (*api.InfoResponse, error) {
 		ID:     s.id,
 		Images: len(imgs),
 		Driver: "overlay2",
-		// Networks arrive with their issue; the local volume driver is
-		// the container engine's (below); json-file is the log format.
+		// The network drivers and the local volume driver are the
+		// container engine's (below); json-file is the log format.
 		Plugins:            api.PluginsInfo{Volume: []string{}, Network: []string{}, Log: []string{"json-file"}},
 		Debug:              c.Debug,
 		NFd:                openFiles(),
@@ -85,6 +85,7 @@ func (s *system) Info(ctx context.Context) (*api.InfoResponse, error) {
 			return nil, fmt.Errorf("counting containers: %w", err)
 		}
 		info.Plugins.Volume = []string{"local"}
+		info.Plugins.Network = []string{"bridge", "host", "null"}
 		info.Containers = len(list)
 		for _, c := range list {
 			switch {

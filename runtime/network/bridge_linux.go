@@ -11,10 +11,12 @@ import (
 
 // EnsureBridge makes the bridge name with the address bip (gateway/prefix,
 // "" for DefaultBIP) and brings it up; an existing bridge keeps the address
-// it has. When bip's subnet overlaps a route on the host other than the
-// bridge's own, the next free subnet of the same size is taken (10.214/16,
-// 10.215/16 ...) and Bridge.Moved says so.
+// it has (Bridge.Moved says so when bip asked for another). When bip's
+// subnet overlaps a route on the host other than the bridge's own, the
+// next free subnet of the same size is taken (10.214/16, 10.215/16 ...)
+// and Bridge.Moved says so.
 func (h *Host) EnsureBridge(name, bip string) (*Bridge, error) {
+	explicit := bip != ""
 	if bip == "" {
 		bip = DefaultBIP
 	}
@@ -47,7 +49,7 @@ func (h *Host) EnsureBridge(name, bip string) (*Bridge, error) {
 	if len(addrs) > 0 {
 		br.Gateway = addrs[0].IP.To4()
 		br.Subnet = &net.IPNet{IP: addrs[0].IP.Mask(addrs[0].Mask).To4(), Mask: addrs[0].Mask}
-		if !br.Gateway.Equal(gw) {
+		if explicit && !br.Gateway.Equal(gw) {
 			br.Moved = fmt.Sprintf("bridge %s keeps its address %s (configured %s)", name, addrs[0].IPNet, bip)
 		}
 	} else {

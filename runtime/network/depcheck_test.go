@@ -10,7 +10,6 @@ import (
 // nothing of containers, images or the daemon.
 func TestImports(t *testing.T) {
 	testvm.CheckImports(t, ".",
-		"github.com/berthhq/berth/runtime/atomicfile",
 		"github.com/google/nftables",
 		"github.com/google/nftables/binaryutil",
 		"github.com/google/nftables/expr",

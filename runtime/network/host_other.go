@@ -21,7 +21,7 @@ func (h *Host) IPForwardEnabled() (bool, error)                 { return false, 
 func (h *Host) EnsureBridge(name, bip string) (*Bridge, error)  { return nil, ErrUnsupported }
 func (h *Host) RemoveBridge(name string) error                  { return ErrUnsupported }
 func (h *Host) EnsureNAT(br *Bridge) (*NAT, error)              { return nil, ErrUnsupported }
-func (h *Host) RemoveNAT() error                                { return ErrUnsupported }
+func (h *Host) RemoveNAT(bridge string) error                   { return ErrUnsupported }
 func (h *Host) Publish(ep *Endpoint, ports []PortMapping) error { return ErrUnsupported }
 func (h *Host) Unpublish(containerID string) error              { return ErrUnsupported }
 func (h *Host) Detach(containerID string) error                 { return ErrUnsupported }
@@ -29,6 +29,10 @@ func (h *Host) Attach(ctx context.Context, br *Bridge, target NetNS, containerID
 	return nil, ErrUnsupported
 }
 
-func (h *Host) Reconcile(keep func(containerID string) bool) ([]string, error) {
+func (h *Host) GuardForward(ctx context.Context, br *Bridge, inserted func(chains []string, err error)) error {
+	return ErrUnsupported
+}
+
+func (h *Host) Reconcile(br *Bridge, keep func(containerID string) bool) ([]string, error) {
 	return nil, ErrUnsupported
 }

@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/berthhq/berth/runtime/atomicfile"
 )
 
 // ErrAddressInUse is returned by Allocate for a wanted address (--ip)
@@ -24,7 +22,10 @@ var ErrPoolExhausted = errors.New("no free address in the bridge subnet")
 // IPAM hands out the bridge subnet's addresses, one per container. Its
 // state is <data-root>/network/ipam.json, rewritten atomically under an
 // flock on ipam.lock, so that the daemon, monitors and tests in other
-// processes never hand out one address twice.
+// processes never hand out one address twice. It is written on every
+// create and remove, so it is not synced: the crash model is a killed
+// process, and the engine's reconcile at start makes it agree with the
+// containers that exist.
 type IPAM struct {
 	dir     string
 	subnet  *net.IPNet
@@ -180,10 +181,30 @@ func (a *IPAM) update(fn func(*ipamState) error) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(path, out, 0o600); err != nil {
+	if err := replaceFile(path, out); err != nil {
 		return fmt.Errorf("ipam: writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// replaceFile writes data to a temporary file beside path and renames it
+// over path: readers see the old content or the new, never a part.
+func replaceFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 // hostRange is the first and last address of n that a host may use

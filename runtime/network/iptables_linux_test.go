@@ -44,7 +44,7 @@ func TestIptablesNftCoexistence(t *testing.T) {
 	if !strings.Contains(got, "-i berth0") || strings.Contains(strings.ToLower(got), "warning") {
 		t.Fatalf("iptables-nft does not read Berth's accepts:\n%s", got)
 	}
-	if err := h.RemoveNAT(); err != nil {
+	if err := h.RemoveNAT(DefaultBridge); err != nil {
 		t.Fatal(err)
 	}
 	if got := ipt("-S", "FORWARD"); strings.TrimSpace(got) != "-P FORWARD DROP" {

@@ -1,11 +1,13 @@
 package network
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -30,7 +32,10 @@ func baseChains() []*nftables.Chain {
 // masquerade of the bridge subnet leaving by another interface, the
 // forward accepts for the bridge, and the same accepts inserted at the
 // head of every other forward chain whose policy is drop. Idempotent:
-// the rules it made before are replaced.
+// the rules it made before for this bridge are replaced in the same
+// transaction, so that a daemon restarting never opens a moment in which
+// a foreign drop cuts the running containers off. Other bridges' rules
+// (another data root's daemon) are left alone.
 func (h *Host) EnsureNAT(br *Bridge) (*NAT, error) {
 	c, err := h.nft()
 	if err != nil {
@@ -45,12 +50,11 @@ func (h *Host) EnsureNAT(br *Bridge) (*NAT, error) {
 	if err := c.Flush(); err != nil {
 		return nil, fmt.Errorf("nftables: creating table %s: %w", TableName, err)
 	}
-	tag := CommentPrefix + "bridge:" + br.Name
-	if err := delTagged(c, berthTable, chains[0], tag); err != nil {
-		return nil, err
-	}
-	if err := delTagged(c, berthTable, chains[3], tag); err != nil {
-		return nil, err
+	tag := bridgeTag(br.Name)
+	for _, ch := range []*nftables.Chain{chains[0], chains[3]} {
+		if _, err := queueDelTagged(c, berthTable, ch, tag); err != nil {
+			return nil, err
+		}
 	}
 	ud := userdata.AppendString(nil, userdata.TypeComment, tag)
 	masq := append(append(payloadCmpNet(12, br.Subnet, expr.CmpOpEq), ifname(expr.MetaKeyOIFNAME, expr.CmpOpNeq, br.Name)...), &expr.Masq{})
@@ -72,7 +76,7 @@ func (h *Host) EnsureNAT(br *Bridge) (*NAT, error) {
 		return nil, err
 	}
 	for _, ch := range drops {
-		if err := delTagged(c, ch.Table, ch, tag); err != nil {
+		if _, err := queueDelTagged(c, ch.Table, ch, tag); err != nil {
 			return nil, err
 		}
 		rules := forwardAccepts(br.Name)
@@ -87,27 +91,44 @@ func (h *Host) EnsureNAT(br *Bridge) (*NAT, error) {
 	return n, nil
 }
 
-// RemoveNAT removes Berth's table and the accepts it inserted elsewhere.
-func (h *Host) RemoveNAT() error {
+// bridgeTag is the comment of the rules EnsureNAT makes for a bridge.
+func bridgeTag(bridge string) string { return CommentPrefix + "bridge:" + bridge }
+
+// RemoveNAT removes what EnsureNAT made for the bridge: its masquerade
+// and accepts, here and in other tables' forward chains; Berth's table
+// goes too once no bridge uses it any more.
+func (h *Host) RemoveNAT(bridge string) error {
 	c, err := h.nft()
 	if err != nil {
 		return err
 	}
 	defer c.CloseLasting()
+	tag := bridgeTag(bridge)
 	drops, err := foreignDropChains(c)
 	if err != nil {
 		return err
 	}
 	for _, ch := range drops {
-		if err := delTagged(c, ch.Table, ch, CommentPrefix); err != nil {
+		if err := delTagged(c, ch.Table, ch, tag); err != nil {
 			return err
 		}
 	}
-	if t, err := c.ListTableOfFamily(TableName, nftables.TableFamilyIPv4); err == nil && t != nil {
-		c.DelTable(berthTable)
-		if err := c.Flush(); err != nil {
-			return fmt.Errorf("nftables: removing table %s: %w", TableName, err)
+	t, err := c.ListTableOfFamily(TableName, nftables.TableFamilyIPv4)
+	if err != nil || t == nil {
+		return nil // no table, nothing of Berth's in it
+	}
+	chains := baseChains()
+	for _, ch := range []*nftables.Chain{chains[0], chains[3]} {
+		if err := delTagged(c, berthTable, ch, tag); err != nil {
+			return err
 		}
+	}
+	if left, err := c.GetRules(berthTable, chains[0]); err != nil || len(left) > 0 {
+		return err // another bridge's masquerade: the table stays
+	}
+	c.DelTable(berthTable)
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("nftables: removing table %s: %w", TableName, err)
 	}
 	return nil
 }
@@ -141,26 +162,33 @@ func foreignDropChains(c *nftables.Conn) ([]*nftables.Chain, error) {
 // delTagged deletes the rules of ch whose comment is tag, or starts with
 // tag when it ends in ':'.
 func delTagged(c *nftables.Conn, t *nftables.Table, ch *nftables.Chain, tag string) error {
-	rules, err := c.GetRules(t, ch)
-	if err != nil {
-		return fmt.Errorf("nftables: listing %s: %w", chainName(ch), err)
-	}
-	n := 0
-	for _, r := range rules {
-		if s, ok := userdata.GetString(r.UserData, userdata.TypeComment); ok && (s == tag || strings.HasSuffix(tag, ":") && strings.HasPrefix(s, tag)) {
-			if err := c.DelRule(r); err != nil {
-				return err
-			}
-			n++
-		}
-	}
-	if n == 0 {
-		return nil
+	n, err := queueDelTagged(c, t, ch, tag)
+	if err != nil || n == 0 {
+		return err
 	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("nftables: removing Berth's rules from %s: %w", chainName(ch), err)
 	}
 	return nil
+}
+
+// queueDelTagged is delTagged without the flush: the deletions join the
+// caller's transaction. It returns how many rules it queued.
+func queueDelTagged(c *nftables.Conn, t *nftables.Table, ch *nftables.Chain, tag string) (int, error) {
+	rules, err := c.GetRules(t, ch)
+	if err != nil {
+		return 0, fmt.Errorf("nftables: listing %s: %w", chainName(ch), err)
+	}
+	n := 0
+	for _, r := range rules {
+		if s, ok := userdata.GetString(r.UserData, userdata.TypeComment); ok && (s == tag || strings.HasSuffix(tag, ":") && strings.HasPrefix(s, tag)) {
+			if err := c.DelRule(r); err != nil {
+				return 0, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 // forwardAccepts lets the bridge's traffic through a forward chain:
@@ -200,4 +228,93 @@ func payloadCmpNet(offset uint32, n *net.IPNet, op expr.CmpOp) []expr.Any {
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: []byte(n.Mask), Xor: make([]byte, 4)},
 		&expr.Cmp{Op: op, Register: 1, Data: n.IP.To4()},
 	}
+}
+
+// GuardForward keeps the bridge's accepts in other tables' forward chains
+// with a drop policy while ctx lasts: a firewall or another engine that
+// starts after the daemon (dockerd sets its FORWARD policy to drop) would
+// otherwise cut the bridge off until the daemon's next start. It watches
+// the ruleset's changes and, a moment after each burst of them, inserts
+// the accepts into every such chain that lacks them; inserted reports the
+// chains it mended. It returns when ctx ends or the watch fails.
+func (h *Host) GuardForward(ctx context.Context, br *Bridge, inserted func(chains []string, err error)) error {
+	c, err := h.nft()
+	if err != nil {
+		return err
+	}
+	defer c.CloseLasting()
+	mon := nftables.NewMonitor(nftables.WithMonitorAction(nftables.MonitorActionAny), nftables.WithMonitorObject(nftables.MonitorObjectAny))
+	events, err := c.AddMonitor(mon)
+	if err != nil {
+		return fmt.Errorf("nftables: watching the ruleset: %w", err)
+	}
+	defer func() {
+		mon.Close()
+		for range events { // the watch's goroutines end once drained
+		}
+	}()
+	var settle <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case _, ok := <-events:
+			if !ok {
+				return fmt.Errorf("nftables: the ruleset's watch ended")
+			}
+			if settle == nil {
+				// A firewall's reload is many changes: act once after them.
+				settle = time.After(200 * time.Millisecond)
+			}
+		case <-settle:
+			settle = nil
+			if chains, err := h.mendForward(br); len(chains) > 0 || err != nil {
+				inserted(chains, err)
+			}
+		}
+	}
+}
+
+// mendForward inserts the bridge's accepts at the head of the other
+// tables' drop-policy forward chains that lack them, and names those.
+func (h *Host) mendForward(br *Bridge) ([]string, error) {
+	c, err := h.nft()
+	if err != nil {
+		return nil, err
+	}
+	defer c.CloseLasting()
+	drops, err := foreignDropChains(c)
+	if err != nil {
+		return nil, err
+	}
+	tag := bridgeTag(br.Name)
+	ud := userdata.AppendString(nil, userdata.TypeComment, tag)
+	var mended []string
+	for _, ch := range drops {
+		rules, err := c.GetRules(ch.Table, ch)
+		if err != nil {
+			return mended, fmt.Errorf("nftables: listing %s: %w", chainName(ch), err)
+		}
+		n := 0
+		for _, r := range rules {
+			if s, ok := userdata.GetString(r.UserData, userdata.TypeComment); ok && s == tag {
+				n++
+			}
+		}
+		if n == len(forwardAccepts(br.Name)) {
+			continue
+		}
+		if _, err := queueDelTagged(c, ch.Table, ch, tag); err != nil {
+			return mended, err
+		}
+		accepts := forwardAccepts(br.Name)
+		for i := len(accepts) - 1; i >= 0; i-- {
+			c.InsertRule(&nftables.Rule{Table: ch.Table, Chain: ch, Exprs: accepts[i], UserData: ud})
+		}
+		if err := c.Flush(); err != nil {
+			return mended, fmt.Errorf("nftables: accepts for %s in %s: %w", br.Name, chainName(ch), err)
+		}
+		mended = append(mended, chainName(ch))
+	}
+	return mended, nil
 }

@@ -502,7 +502,7 @@ func TestBridgeNetworking(t *testing.T) {
 	})
 
 	t.Run("remove NAT", func(t *testing.T) {
-		if err := h.RemoveNAT(); err != nil {
+		if err := h.RemoveNAT(DefaultBridge); err != nil {
 			t.Fatal(err)
 		}
 		if rules, _ := nc.GetRules(filter, fwd); len(rules) != 0 {
@@ -511,7 +511,7 @@ func TestBridgeNetworking(t *testing.T) {
 		if tb, err := nc.ListTableOfFamily(TableName, nftables.TableFamilyIPv4); err == nil && tb != nil {
 			t.Fatal("table berth left")
 		}
-		if err := h.RemoveNAT(); err != nil {
+		if err := h.RemoveNAT(DefaultBridge); err != nil {
 			t.Fatalf("twice: %v", err)
 		}
 	})
@@ -565,10 +565,10 @@ func TestAttachFailureAndReconcile(t *testing.T) {
 	if err := h.Publish(ep, ports); err != nil {
 		t.Fatal(err)
 	}
-	if ids, err := h.Reconcile(func(string) bool { return true }); err != nil || len(ids) != 0 {
+	if ids, err := h.Reconcile(br, func(string) bool { return true }); err != nil || len(ids) != 0 {
 		t.Fatalf("keep all removed %v, %v", ids, err)
 	}
-	ids, err := h.Reconcile(func(id string) bool { return false })
+	ids, err := h.Reconcile(br, func(id string) bool { return false })
 	if err != nil || fmt.Sprint(ids) != "["+good+"]" {
 		t.Fatalf("reconcile removed %v, %v", ids, err)
 	}
@@ -583,7 +583,7 @@ func TestAttachFailureAndReconcile(t *testing.T) {
 	if ch, _ := c.ListChain(berthTable, containerChain(good)); ch != nil {
 		t.Fatal("per-container chain left")
 	}
-	if err := h.RemoveNAT(); err != nil {
+	if err := h.RemoveNAT(DefaultBridge); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.RemoveBridge(DefaultBridge); err != nil {
@@ -625,4 +625,144 @@ func pingIn(ns netns.NsHandle, dst net.IP) error {
 			}
 		}
 	})
+}
+
+// TestTwoBridges: two daemons (two data roots) on one host have a bridge
+// each; one's Reconcile and RemoveNAT leave the other's containers,
+// rules and table alone.
+func TestTwoBridges(t *testing.T) {
+	requireRoot(t)
+	checkHostUntouched(t)
+	_, hostPath := newNS(t)
+	_, aPath := newNS(t)
+	_, bPath := newNS(t)
+	h := openHost(t, hostPath)
+	brA, err := h.EnsureBridge("bra", "10.60.0.1/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	brB, err := h.EnsureBridge("brb", "10.61.0.1/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const idA, idB = "aaaaaaaaaaaa0001", "bbbbbbbbbbbb0002"
+	ports, _ := ParsePortSpec("9090:80")
+	for _, c := range []struct {
+		br   *Bridge
+		path string
+		id   string
+		ip   string
+	}{{brA, aPath, idA, "10.60.0.2"}, {brB, bPath, idB, "10.61.0.2"}} {
+		if _, err := h.EnsureNAT(c.br); err != nil {
+			t.Fatal(err)
+		}
+		ep, err := h.Attach(ctx, c.br, NetNS{Path: c.path}, c.id, net.ParseIP(c.ip))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Publish(ep, ports); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids, err := h.Reconcile(brA, func(string) bool { return false })
+	if err != nil || fmt.Sprint(ids) != "["+idA+"]" {
+		t.Fatalf("reconcile of bra removed %v, %v; want %s alone", ids, err, idA)
+	}
+	if _, err := h.nl.LinkByName(hostIface(idB)); err != nil {
+		t.Fatalf("brb's container lost its veth: %v", err)
+	}
+	c, err := h.nft()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseLasting()
+	if ch, _ := c.ListChain(berthTable, containerChain(idB)); ch == nil {
+		t.Fatal("brb's container lost its published ports")
+	}
+	if err := h.RemoveNAT("bra"); err != nil {
+		t.Fatal(err)
+	}
+	if rules, _ := c.GetRules(berthTable, baseChains()[0]); len(rules) != 1 || !namesBridge(rules[0], "brb") {
+		t.Fatalf("postrouting after bra's RemoveNAT: %d rules, want brb's masquerade alone", len(rules))
+	}
+	if ids, err := h.Reconcile(brB, func(string) bool { return false }); err != nil || fmt.Sprint(ids) != "["+idB+"]" {
+		t.Fatalf("reconcile of brb removed %v, %v", ids, err)
+	}
+	if err := h.RemoveNAT("brb"); err != nil {
+		t.Fatal(err)
+	}
+	if tb, err := c.ListTableOfFamily(TableName, nftables.TableFamilyIPv4); err == nil && tb != nil {
+		t.Fatal("table berth left after the last bridge's RemoveNAT")
+	}
+}
+
+// TestGuardForward: a forward chain with a drop policy that appears after
+// the daemon's start (dockerd starting later), or a flush of the accepts
+// in it, is mended while GuardForward runs.
+func TestGuardForward(t *testing.T) {
+	requireRoot(t)
+	checkHostUntouched(t)
+	_, path := newNS(t)
+	h := openHost(t, path)
+	br, err := h.EnsureBridge("berth0", "10.70.0.1/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.EnsureNAT(br); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	mended := make(chan []string, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- h.GuardForward(ctx, br, func(chains []string, err error) {
+			if err != nil {
+				t.Errorf("mending: %v", err)
+			}
+			mended <- chains
+		})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("GuardForward: %v", err)
+		}
+	}()
+	time.Sleep(100 * time.Millisecond) // the watch is joined
+
+	nc, err := h.nft()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.CloseLasting()
+	drop := nftables.ChainPolicyDrop
+	filter := nc.AddTable(&nftables.Table{Name: "filter", Family: nftables.TableFamilyIPv4})
+	fwd := nc.AddChain(&nftables.Chain{Name: "FORWARD", Table: filter, Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &drop})
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case chains := <-mended:
+			if fmt.Sprint(chains) != "[ip filter FORWARD]" {
+				t.Fatalf("%s: mended %v", what, chains)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: the accepts were not inserted", what)
+		}
+		if rules, _ := nc.GetRules(filter, fwd); len(rules) != 2 {
+			t.Fatalf("%s: %d rules in ip filter FORWARD, want Berth's 2", what, len(rules))
+		}
+	}
+	wait("a drop policy after the start")
+	nc.FlushChain(fwd)
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	wait("a flush of the chain")
+	if err := h.RemoveNAT("berth0"); err != nil {
+		t.Fatal(err)
+	}
 }

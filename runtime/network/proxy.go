@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -284,60 +283,4 @@ func (p *Proxy) serveUDP(pc net.PacketConn, target string) {
 		}
 		out.Write(buf[:n])
 	}
-}
-
-// Files returns duplicates of the listening sockets, in the order of
-// p.Ports, for the daemon to hand to the container's monitor (ExtraFiles):
-// the daemon binds (and reports a port in use), the monitor serves.
-func (p *Proxy) Files() ([]*os.File, error) {
-	var files []*os.File
-	ti, ui := 0, 0
-	for _, m := range p.Ports {
-		var f *os.File
-		var err error
-		if m.Proto == "udp" {
-			f, err = p.udp[ui].(*net.UDPConn).File()
-			ui++
-		} else {
-			f, err = p.tcp[ti].(*net.TCPListener).File()
-			ti++
-		}
-		if err != nil {
-			for _, f := range files {
-				f.Close()
-			}
-			return nil, fmt.Errorf("proxy: %w", err)
-		}
-		files = append(files, f)
-	}
-	return files, nil
-}
-
-// ProxyFromFiles is the monitor's side of Files: a proxy, ready to Serve,
-// of ports (resolved) over the sockets in files, which it takes over.
-func ProxyFromFiles(containerIP net.IP, ports []PortMapping, files []*os.File) (*Proxy, error) {
-	if len(files) != len(ports) {
-		return nil, fmt.Errorf("proxy: %d sockets for %d ports", len(files), len(ports))
-	}
-	p := NewProxy(containerIP, ports)
-	for i, m := range ports {
-		var err error
-		if m.Proto == "udp" {
-			var c net.PacketConn
-			if c, err = net.FilePacketConn(files[i]); err == nil {
-				p.udp = append(p.udp, c)
-			}
-		} else {
-			var l net.Listener
-			if l, err = net.FileListener(files[i]); err == nil {
-				p.tcp = append(p.tcp, l)
-			}
-		}
-		files[i].Close()
-		if err != nil {
-			p.Close()
-			return nil, fmt.Errorf("proxy: socket for %v: %w", m, err)
-		}
-	}
-	return p, nil
 }

@@ -4,14 +4,15 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"testing"
 	"time"
 )
 
 // TestProxyLoopback runs the proxy on the host's loopback to servers on
-// the loopback, through Files and ProxyFromFiles as the daemon and the
-// monitor will, and checks that cancelling ends every connection.
+// the loopback, as a container's monitor runs it, and checks that
+// cancelling ends every connection.
 func TestProxyLoopback(t *testing.T) {
 	tl, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -57,18 +58,9 @@ func TestProxyLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := p.Files()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Close()
-	mp, err := ProxyFromFiles(lo, ports, files)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- mp.Serve(ctx) }()
+	go func() { served <- p.Serve(ctx) }()
 
 	c, err := net.Dial("tcp4", fmt.Sprintf("127.0.0.1:%d", ports[0].HostPort))
 	if err != nil {
@@ -123,5 +115,47 @@ func TestProxyPortRange(t *testing.T) {
 	defer p.Close()
 	if ports[0].HostPort != port+1 || ports[0].HostPortEnd != 0 {
 		t.Fatalf("got %v, want the range's free port %d", ports[0], port+1)
+	}
+}
+
+// BenchmarkProxyTCP is the userland proxy's throughput on the loopback
+// (what localhost:PORT gets): one connection, 64 KiB writes, the server
+// discarding.
+func BenchmarkProxyTCP(b *testing.B) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	lo := net.IPv4(127, 0, 0, 1).To4()
+	p := NewProxy(lo, []PortMapping{{HostIP: lo, ContainerPort: uint16(l.Addr().(*net.TCPAddr).Port), Proto: "tcp"}})
+	ports, err := p.Listen()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go p.Serve(ctx)
+	c, err := net.Dial("tcp4", fmt.Sprintf("127.0.0.1:%d", ports[0].HostPort))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 64<<10)
+	b.SetBytes(int64(len(buf)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Write(buf); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

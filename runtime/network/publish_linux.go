@@ -85,7 +85,9 @@ func (h *Host) Publish(ep *Endpoint, ports []PortMapping) error {
 }
 
 // Unpublish removes the container's DNAT rules; there being none is not
-// an error.
+// an error. It is one transaction: each commit that deletes rules waits
+// for the kernel's RCU grace period (10 ms here), and this is on the path
+// of every stop of a container with published ports.
 func (h *Host) Unpublish(containerID string) error {
 	c, err := h.nft()
 	if err != nil {
@@ -95,20 +97,27 @@ func (h *Host) Unpublish(containerID string) error {
 	if t, err := c.ListTableOfFamily(TableName, nftables.TableFamilyIPv4); err != nil || t == nil {
 		return nil // no table, no rules
 	}
+	n := 0
 	for _, bc := range baseChains() {
 		if bc.Name == "prerouting" || bc.Name == "output" {
-			if err := delTagged(c, berthTable, bc, CommentPrefix+containerID); err != nil {
+			k, err := queueDelTagged(c, berthTable, bc, CommentPrefix+containerID)
+			if err != nil {
 				return err
 			}
+			n += k
 		}
 	}
 	name := containerChain(containerID)
 	if ch, err := c.ListChain(berthTable, name); err == nil && ch != nil {
 		c.FlushChain(ch)
 		c.DelChain(ch)
-		if err := c.Flush(); err != nil {
-			return fmt.Errorf("nftables: removing chain %s: %w", name, err)
-		}
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("nftables: removing the published ports of %.12s: %w", containerID, err)
 	}
 	return nil
 }
