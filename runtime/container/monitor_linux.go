@@ -558,8 +558,10 @@ func (m *monitor) kill(sig syscall.Signal, thaw bool) error {
 		return err
 	}
 	if m.state.Status == StatusPaused && (thaw || sig == syscall.SIGKILL) {
-		// A frozen process acts on the signal only once thawed.
-		if err := m.cg.Thaw(); err != nil {
+		// A frozen process acts on the signal only once thawed. A
+		// cgroup that is gone already was not frozen after all: its
+		// process took the signal and the cgroup went with it.
+		if err := m.cg.Thaw(); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 		m.state.Status = StatusRunning
