@@ -47,7 +47,7 @@ func (s *hijackSession) run(interrupt <-chan struct{}) (err error) {
 			if restore, err = rawTerminal(in); err != nil {
 				return err
 			}
-			in = newEscapeProxy(in, s.keys)
+			in = api.NewEscapeReader(in, s.keys)
 			// In raw mode, these would end berth with the terminal left
 			// raw; end the session instead.
 			hangup = make(chan os.Signal, 1)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -20,38 +18,18 @@ import (
 	"github.com/berthhq/berth/runtime/api"
 )
 
-// defaultDetachKeys is docker's detach sequence.
-const defaultDetachKeys = "ctrl-p,ctrl-q"
-
 // errDetached ends a session whose user typed the detach sequence; the
-// process goes on. The message is docker's.
-var errDetached = errors.New("read escape sequence")
+// process goes on.
+var errDetached = api.ErrDetached
 
-// ctrlKeys are the names of the control characters 0 to 31, as docker
-// spells them in a detach sequence.
-const ctrlKeys = "@abcdefghijklmnopqrstuvwxyz[\\]^_"
-
-// parseDetachKeys reads a detach sequence as docker does: keys separated by
-// commas, each one character, ctrl-<one of a-z @ [ \ ] ^ _>, or DEL.
-// "" is the default, ctrl-p,ctrl-q.
+// parseDetachKeys reads a detach sequence (api.ParseDetachKeys); a bad one
+// is the user's mistake.
 func parseDetachKeys(s string) ([]byte, error) {
-	if s == "" {
-		s = defaultDetachKeys
+	keys, err := api.ParseDetachKeys(s)
+	if err != nil {
+		return nil, usageError(err)
 	}
-	var out []byte
-	for _, k := range strings.Split(s, ",") {
-		switch {
-		case len(k) == 1:
-			out = append(out, k[0])
-		case k == "DEL":
-			out = append(out, 127)
-		case len(k) == len("ctrl-x") && strings.HasPrefix(k, "ctrl-") && strings.IndexByte(ctrlKeys, k[5]) >= 0:
-			out = append(out, byte(strings.IndexByte(ctrlKeys, k[5])))
-		default:
-			return nil, usageErrorf("invalid detach keys %q: %q is not a key; give keys separated by commas, each a character, ctrl-<a-z, @, [, \\, ], ^ or _> or DEL (default %s)", s, k, defaultDetachKeys)
-		}
-	}
-	return out, nil
+	return keys, nil
 }
 
 // detachKeys is the sequence a command uses: its --detach-keys, else
@@ -75,74 +53,6 @@ func detachKeys(flag string, streams *IOStreams) string {
 		}
 	}
 	return keys
-}
-
-// escapeProxy passes the user's input on, watching it for the detach
-// sequence. Bytes that may begin the sequence are held back until it
-// completes (then they are dropped and Read returns errDetached) or
-// breaks (then they go on, in order). As docker's, it watches every byte:
-// a terminal sends one keystroke per read, a paste many.
-type escapeProxy struct {
-	r    io.Reader
-	keys []byte
-
-	held     int    // how many of keys the input has matched so far
-	out      []byte // bytes ready to go on
-	err      error  // the input's error, after out
-	detached bool
-	buf      []byte
-}
-
-func newEscapeProxy(r io.Reader, keys []byte) *escapeProxy {
-	return &escapeProxy{r: r, keys: keys, buf: make([]byte, 32<<10)}
-}
-
-func (p *escapeProxy) Read(b []byte) (int, error) {
-	for len(p.out) == 0 {
-		switch {
-		case p.detached:
-			return 0, errDetached
-		case p.err != nil:
-			return 0, p.err
-		}
-		n, err := p.r.Read(p.buf)
-		p.scan(p.buf[:n])
-		if err != nil {
-			if !p.detached {
-				// The input ended inside a possible sequence: what was
-				// held back was typed, not a detach.
-				p.out = append(p.out, p.keys[:p.held]...)
-				p.held = 0
-			}
-			p.err = err
-		}
-		if n == 0 && err == nil {
-			return 0, nil
-		}
-	}
-	n := copy(b, p.out)
-	p.out = p.out[n:]
-	return n, nil
-}
-
-// scan moves input to out, holding back a possible sequence.
-func (p *escapeProxy) scan(in []byte) {
-	for _, c := range in {
-		seq := append(p.keys[:p.held:p.held], c)
-		// Give up the oldest held bytes until what remains may still
-		// begin the sequence (ctrl-p ctrl-p ctrl-q detaches).
-		for len(seq) > 0 && !bytes.HasPrefix(p.keys, seq) {
-			p.out = append(p.out, seq[0])
-			seq = seq[1:]
-		}
-		p.held = len(seq)
-		if p.held == len(p.keys) {
-			// Whatever came after the sequence in the same read is not
-			// sent: the user has left.
-			p.detached, p.held = true, 0
-			return
-		}
-	}
 }
 
 // isTTY says whether f is a terminal (a character device alone is not:

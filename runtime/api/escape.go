@@ -1,8 +1,8 @@
 package api
 
 import (
+	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 )
@@ -11,56 +11,53 @@ import (
 // running: Ctrl-P Ctrl-Q.
 const DefaultDetachKeys = "ctrl-p,ctrl-q"
 
-// ErrDetached says the client typed the detach keys.
+// ErrDetached says the user typed the detach keys; the process goes on.
+// The message is docker's.
 var ErrDetached = errors.New("read escape sequence")
 
-// ParseDetachKeys reads Docker's detach key syntax: comma-separated keys,
-// each a single character or ctrl-<key> with key one of a-z, @, [, \, ],
-// ^ and _. "" is the default.
+// ctrlKeys are the names of the control characters 0 to 31, as docker
+// spells them in a detach sequence.
+const ctrlKeys = "@abcdefghijklmnopqrstuvwxyz[\\]^_"
+
+// ParseDetachKeys reads a detach sequence as docker does: keys separated
+// by commas, each one character, ctrl-<one of a-z @ [ \ ] ^ _>, or DEL.
+// "" is the default, ctrl-p,ctrl-q. A bad sequence is InvalidParameter.
 func ParseDetachKeys(s string) ([]byte, error) {
 	if s == "" {
 		s = DefaultDetachKeys
 	}
 	var out []byte
 	for _, k := range strings.Split(s, ",") {
-		k = strings.TrimSpace(k)
-		name, ctrl := strings.CutPrefix(strings.ToLower(k), "ctrl-")
 		switch {
-		case ctrl && len(name) == 1 && name[0] >= 'a' && name[0] <= 'z':
-			out = append(out, name[0]-'a'+1)
-		case ctrl && len(name) == 1 && strings.Contains("@[\\]^_", name):
-			out = append(out, name[0]-'@')
-		case !ctrl && len(k) == 1:
+		case len(k) == 1:
 			out = append(out, k[0])
+		case k == "DEL":
+			out = append(out, 127)
+		case len(k) == len("ctrl-x") && strings.HasPrefix(k, "ctrl-") && strings.IndexByte(ctrlKeys, k[5]) >= 0:
+			out = append(out, byte(strings.IndexByte(ctrlKeys, k[5])))
 		default:
-			return nil, InvalidParameterf("invalid detach keys %q: %q is not a key (use a letter, or ctrl-<a-z, @, [, \\, ], ^, _>, comma-separated)", s, k)
+			return nil, InvalidParameterf("invalid detach keys %q: %q is not a key; give keys separated by commas, each a character, ctrl-<a-z, @, [, \\, ], ^ or _> or DEL (default %s)", s, k, DefaultDetachKeys)
 		}
 	}
 	return out, nil
 }
 
-// FormatDetachKeys names a sequence for a message ("Ctrl-P Ctrl-Q").
-func FormatDetachKeys(keys []byte) string {
-	var parts []string
-	for _, b := range keys {
-		if b < 32 {
-			parts = append(parts, fmt.Sprintf("Ctrl-%c", b+'@'))
-		} else {
-			parts = append(parts, string(rune(b)))
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-// escapeReader passes input through until the detach keys come, then
-// returns ErrDetached. Bytes that begin the sequence are held back until
-// it is clear whether the sequence follows; if not, they pass through.
+// escapeReader passes input on, watching it for the detach sequence.
+// Bytes that may begin the sequence are held back until it completes
+// (then they are dropped and Read returns ErrDetached, now and after) or
+// breaks (then they go on, in order). As docker's, it watches every byte:
+// a terminal sends one keystroke per read, a paste many. Both ends use it:
+// the client, which leaves at once, and the server, which ends the
+// session for a client that does not watch.
 type escapeReader struct {
 	r    io.Reader
 	keys []byte
-	held int // how many bytes of keys the input has matched so far
-	out  []byte
-	buf  []byte
+
+	held     int    // how many of keys the input has matched so far
+	out      []byte // bytes ready to go on
+	err      error  // the input's error, after out
+	detached bool
+	buf      []byte
 }
 
 // NewEscapeReader wraps r to stop at the detach keys (none: nil or empty).
@@ -71,58 +68,50 @@ func NewEscapeReader(r io.Reader, keys []byte) io.Reader {
 	return &escapeReader{r: r, keys: keys, buf: make([]byte, 32<<10)}
 }
 
-func (e *escapeReader) Read(p []byte) (int, error) {
-	for len(e.out) == 0 {
-		n, err := e.r.Read(e.buf)
-		for _, b := range e.buf[:n] {
-			switch {
-			case b == e.keys[e.held]:
-				e.held++
-				if e.held == len(e.keys) {
-					return e.flush(p, ErrDetached)
-				}
-			default:
-				e.out = append(e.out, e.keys[:e.held]...)
-				e.held = 0
-				if b == e.keys[0] {
-					e.held = 1
-					if len(e.keys) == 1 {
-						return e.flush(p, ErrDetached)
-					}
-					continue
-				}
-				e.out = append(e.out, b)
-			}
+func (p *escapeReader) Read(b []byte) (int, error) {
+	for len(p.out) == 0 {
+		switch {
+		case p.detached:
+			return 0, ErrDetached
+		case p.err != nil:
+			return 0, p.err
 		}
+		n, err := p.r.Read(p.buf)
+		p.scan(p.buf[:n])
 		if err != nil {
-			if len(e.out) == 0 {
-				// Input ending inside a sequence gives the held bytes.
-				e.out = append(e.out, e.keys[:e.held]...)
-				e.held = 0
-				if len(e.out) == 0 {
-					return 0, err
-				}
+			if !p.detached {
+				// The input ended inside a possible sequence: what was
+				// held back was typed, not a detach.
+				p.out = append(p.out, p.keys[:p.held]...)
+				p.held = 0
 			}
-			return e.flush(p, err)
+			p.err = err
+		}
+		if n == 0 && err == nil {
+			return 0, nil
 		}
 	}
-	return e.flush(p, nil)
+	n := copy(b, p.out)
+	p.out = p.out[n:]
+	return n, nil
 }
 
-// flush hands out what is ready; err comes with the last of it.
-func (e *escapeReader) flush(p []byte, err error) (int, error) {
-	n := copy(p, e.out)
-	e.out = e.out[n:]
-	if len(e.out) > 0 {
-		if err != nil {
-			// Keep the error for after the rest.
-			e.r = errReader{err}
+// scan moves input to out, holding back a possible sequence.
+func (p *escapeReader) scan(in []byte) {
+	for _, c := range in {
+		seq := append(p.keys[:p.held:p.held], c)
+		// Give up the oldest held bytes until what remains may still
+		// begin the sequence (ctrl-p ctrl-p ctrl-q detaches).
+		for len(seq) > 0 && !bytes.HasPrefix(p.keys, seq) {
+			p.out = append(p.out, seq[0])
+			seq = seq[1:]
 		}
-		return n, nil
+		p.held = len(seq)
+		if p.held == len(p.keys) {
+			// Whatever came after the sequence in the same read is not
+			// sent: the user has left.
+			p.detached, p.held = true, 0
+			return
+		}
 	}
-	return n, err
 }
-
-type errReader struct{ err error }
-
-func (r errReader) Read([]byte) (int, error) { return 0, r.err }

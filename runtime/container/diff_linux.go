@@ -7,11 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/berthhq/berth/runtime/image"
+	"github.com/berthhq/berth/runtime/image/layer"
 )
 
 // Changes lists what the container's processes changed in its filesystem,
@@ -71,7 +71,7 @@ func diffUpper(upper string, lowers []string) ([]Change, error) {
 // deleted and made again (it or a parent is opaque), so what view holds
 // and ufd does not is deleted.
 func diffDir(ufd int, view lowerView, dir string, replaced bool) ([]Change, error) {
-	upperNames, err := dirNames(ufd)
+	upperNames, err := layer.SortedNames(ufd)
 	if err != nil {
 		return nil, err
 	}
@@ -220,19 +220,3 @@ func getxattr(path, name string) []byte {
 // procFdPath names name in the directory fd without resolving anything
 // above it (for the calls that have no *at form).
 func procFdPath(fd int, name string) string { return fmt.Sprintf("/proc/self/fd/%d/%s", fd, name) }
-
-// dirNames lists the directory fd in byte order.
-func dirNames(fd int) ([]string, error) {
-	dup, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(dup), ".")
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	return names, nil
-}

@@ -18,9 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/berthhq/berth/runtime/container/caps"
 	"github.com/berthhq/berth/runtime/container/cgroup"
-	"github.com/berthhq/berth/runtime/container/seccomp"
 )
 
 // startExec runs the exec helper (berth container-exec) from the sealed
@@ -170,14 +168,7 @@ func ExecMain(args []string) int {
 	if err != nil {
 		return initFail(status, ExitEngineError, fmt.Sprintf("reading the exec plan: %v", err))
 	}
-	compiled := make(chan compiledFilter, 1)
-	go func() {
-		var c compiledFilter
-		if p.Seccomp {
-			c.filter, c.err = seccomp.Default(p.Caps)
-		}
-		compiled <- c
-	}()
+	compiled := compileFilter(p.Seccomp, p.Caps)
 	cgroupFD, err := joinCgroup(&p)
 	if err != nil {
 		return initFail(status, ExitEngineError, err.Error())
@@ -265,27 +256,18 @@ func execProcess(p *execPlan, status *os.File, cgroupFD int, compiled <-chan com
 	if err != nil {
 		return initFail(status, ExitEngineError, err.Error())
 	}
-	env := p.Env
-	if !hasEnv(env, "HOME") {
-		env = append(env, "HOME="+u.Home)
-	}
+	env := withHome(p.Env, u)
 	if err := unix.Chdir(p.Cwd); err != nil {
 		msg := fmt.Sprintf("chdir to the working directory %s: %v", p.Cwd, err)
 		return initFail(status, ExitCannotInvoke, msg)
 	}
-	os.Setenv("PATH", envValue(env, "PATH"))
-	path, err := exec.LookPath(p.Args[0])
-	if errors.Is(err, exec.ErrDot) {
-		err = nil
-	}
+	path, err := lookPath(p.Args[0], env)
 	if err != nil {
 		msg := err.Error()
 		return initFail(status, exitCodeFor(msg), msg)
 	}
-	for _, r := range p.Rlimits {
-		if err := syscall.Setrlimit(r.Type, &syscall.Rlimit{Cur: r.Soft, Max: r.Hard}); err != nil {
-			return initFail(status, ExitEngineError, fmt.Sprintf("setting rlimit %d to %d:%d: %v", r.Type, r.Soft, r.Hard, err))
-		}
+	if err := setRlimits(p.Rlimits); err != nil {
+		return initFail(status, ExitEngineError, err.Error())
 	}
 	var tty *os.File
 	if p.Tty {
@@ -305,30 +287,10 @@ func execProcess(p *execPlan, status *os.File, cgroupFD int, compiled <-chan com
 	if res.err != nil {
 		return initFail(status, ExitEngineError, res.err.Error())
 	}
-	filter := res.filter
-	if filter != nil && !p.NoNewPrivs {
-		if err := filter.Install(); err != nil {
-			return initFail(status, ExitEngineError, err.Error())
-		}
-	}
-	keep, err := caps.Mask(p.Caps)
-	if err != nil {
-		return initFail(status, ExitEngineError, err.Error())
-	}
 	// The helper keeps what it needs to switch the child's user.
 	const helperOwn = 1<<unix.CAP_SETUID | 1<<unix.CAP_SETGID
-	if err := confineAllThreads(keep, keep|helperOwn); err != nil {
+	if err := confineForFork(res.filter, p.Caps, helperOwn, p.NoNewPrivs); err != nil {
 		return initFail(status, ExitEngineError, err.Error())
-	}
-	if p.NoNewPrivs {
-		if errno := allThreads(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); errno != 0 {
-			return initFail(status, ExitEngineError, fmt.Sprintf("no_new_privs: %v", errno))
-		}
-		if filter != nil {
-			if err := filter.Install(); err != nil {
-				return initFail(status, ExitEngineError, err.Error())
-			}
-		}
 	}
 	unix.Umask(0o022)
 	// Nothing of the helper's but stdio reaches the process (the report

@@ -53,14 +53,7 @@ func InitMain(args []string) int {
 		return initFail(status, ExitEngineError, fmt.Sprintf("reading the container's plan: %v", err))
 	}
 	// The seccomp filter compiles while the rootfs is being mounted.
-	compiled := make(chan compiledFilter, 1)
-	go func() {
-		var c compiledFilter
-		if p.Seccomp {
-			c.filter, c.err = seccomp.Default(p.Caps)
-		}
-		compiled <- c
-	}()
+	compiled := compileFilter(p.Seccomp, p.Caps)
 	unix.Umask(0)
 	pids, err := openPidsMax(&p)
 	if err != nil {
@@ -105,6 +98,80 @@ func openConsole(p *initPlan) (*os.File, error) {
 type compiledFilter struct {
 	filter *seccomp.Filter
 	err    error
+}
+
+// compileFilter compiles Docker's seccomp profile for caps in the
+// background (nothing when on is false).
+func compileFilter(on bool, caps []string) <-chan compiledFilter {
+	compiled := make(chan compiledFilter, 1)
+	go func() {
+		var c compiledFilter
+		if on {
+			c.filter, c.err = seccomp.Default(caps)
+		}
+		compiled <- c
+	}()
+	return compiled
+}
+
+// lookPath finds the command as the process will: on its own PATH, from
+// the working directory, inside the root this process is in now.
+func lookPath(arg0 string, env []string) (string, error) {
+	os.Setenv("PATH", envValue(env, "PATH"))
+	path, err := exec.LookPath(arg0)
+	if errors.Is(err, exec.ErrDot) {
+		err = nil
+	}
+	return path, err
+}
+
+// withHome adds the user's HOME unless the environment has one.
+func withHome(env []string, u execUser) []string {
+	if hasEnv(env, "HOME") {
+		return env
+	}
+	return append(env, "HOME="+u.Home)
+}
+
+// setRlimits gives this process (and what it forks) the container's
+// limits; syscall's Setrlimit, so that exec does not restore the soft
+// NOFILE limit the Go runtime raised at start.
+func setRlimits(rl []rlimitPlan) error {
+	for _, r := range rl {
+		if err := syscall.Setrlimit(r.Type, &syscall.Rlimit{Cur: r.Soft, Max: r.Hard}); err != nil {
+			return fmt.Errorf("setting rlimit %d to %d:%d: %v", r.Type, r.Soft, r.Hard, err)
+		}
+	}
+	return nil
+}
+
+// confineForFork confines this process as the command it forks will be:
+// seccomp first while CAP_SYS_ADMIN allows it (or last, under
+// no_new_privs), the bounding set the container's and every thread's
+// capabilities those of the container plus own (what this process needs
+// to switch the child's user), no_new_privs on every thread.
+func confineForFork(filter *seccomp.Filter, capNames []string, own uint64, noNewPrivs bool) error {
+	if filter != nil && !noNewPrivs {
+		if err := filter.Install(); err != nil {
+			return err
+		}
+	}
+	keep, err := caps.Mask(capNames)
+	if err != nil {
+		return err
+	}
+	if err := confineAllThreads(keep, keep|own); err != nil {
+		return err
+	}
+	if noNewPrivs {
+		if errno := allThreads(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); errno != 0 {
+			return fmt.Errorf("no_new_privs: %v", errno)
+		}
+		if filter != nil {
+			return filter.Install()
+		}
+	}
+	return nil
 }
 
 func initFail(status *os.File, code int, msg string) int {
@@ -192,10 +259,7 @@ func runProcess(p *initPlan, status *os.File, pids *os.File, sigs chan os.Signal
 		// The user owns its terminal, as login gives it one.
 		unix.Fchown(int(tty.Fd()), u.Uid, -1)
 	}
-	env := p.Env
-	if !hasEnv(env, "HOME") {
-		env = append(env, "HOME="+u.Home)
-	}
+	env := withHome(p.Env, u)
 	// The working directory is reached from the new root alone: the
 	// rootfs was pivoted into and the old root detached, and this process
 	// holds no directory descriptor of the host (CVE-2024-21626).
@@ -208,21 +272,13 @@ func runProcess(p *initPlan, status *os.File, pids *os.File, sigs chan os.Signal
 	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
 		return initFail(status, ExitEngineError, fmt.Sprintf("the working directory %s is outside the container", p.Cwd))
 	}
-	os.Setenv("PATH", envValue(env, "PATH"))
-	path, err := exec.LookPath(p.Args[0])
-	if errors.Is(err, exec.ErrDot) {
-		err = nil
-	}
+	path, err := lookPath(p.Args[0], env)
 	if err != nil {
 		msg := err.Error()
 		return initFail(status, exitCodeFor(msg), msg)
 	}
-	for _, r := range p.Rlimits {
-		// syscall's Setrlimit, so that exec does not restore the soft
-		// NOFILE limit the Go runtime raised at start.
-		if err := syscall.Setrlimit(r.Type, &syscall.Rlimit{Cur: r.Soft, Max: r.Hard}); err != nil {
-			return initFail(status, ExitEngineError, fmt.Sprintf("setting rlimit %d to %d:%d: %v", r.Type, r.Soft, r.Hard, err))
-		}
+	if err := setRlimits(p.Rlimits); err != nil {
+		return initFail(status, ExitEngineError, err.Error())
 	}
 	res := <-compiled
 	if res.err != nil {
@@ -320,30 +376,11 @@ var forwarded = []os.Signal{
 // instead of re-executing a stage that confines only the command, saves
 // a Go process start on every container start.
 func forkAndReap(p *initPlan, status *os.File, path string, env []string, u execUser, filter *seccomp.Filter, pids *os.File, sigs chan os.Signal, tty *os.File) int {
-	if filter != nil && !p.NoNewPrivileges {
-		if err := filter.Install(); err != nil {
-			return initFail(status, ExitEngineError, err.Error())
-		}
-	}
-	keep, err := caps.Mask(p.Caps)
-	if err != nil {
-		return initFail(status, ExitEngineError, err.Error())
-	}
 	// The init keeps what it needs to switch the child's user and signal
 	// it; the bounding set (what an execve can yield) is the container's.
 	const initOwn = 1<<unix.CAP_SETUID | 1<<unix.CAP_SETGID | 1<<unix.CAP_KILL
-	if err := confineAllThreads(keep, keep|initOwn); err != nil {
+	if err := confineForFork(filter, p.Caps, initOwn, p.NoNewPrivileges); err != nil {
 		return initFail(status, ExitEngineError, err.Error())
-	}
-	if p.NoNewPrivileges {
-		if errno := allThreads(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); errno != 0 {
-			return initFail(status, ExitEngineError, fmt.Sprintf("no_new_privs: %v", errno))
-		}
-		if filter != nil {
-			if err := filter.Install(); err != nil {
-				return initFail(status, ExitEngineError, err.Error())
-			}
-		}
 	}
 	// ps in the container shows what PID 1 is (Docker's shows docker-init).
 	os.WriteFile("/proc/self/comm", []byte("berth-init"), 0)

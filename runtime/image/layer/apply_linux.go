@@ -255,19 +255,27 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		// As Docker: the devices cgroup keeps them inert. A 0/0 character
 		// device reads as a whiteout, which a ".wh." entry could say anyway.
-		mode := uint32(unix.S_IFIFO)
-		switch hdr.Typeflag {
-		case tar.TypeChar:
-			mode = unix.S_IFCHR
-		case tar.TypeBlock:
-			mode = unix.S_IFBLK
-		}
-		dev := int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))
-		if err := a.create(pfd, base, func() error { return unix.Mknodat(pfd, base, mode|perm(hdr), dev) }); err != nil {
-			return fmt.Errorf("creating device node: %w", err)
+		if _, err := a.mknod(pfd, base, hdr); err != nil {
+			return err
 		}
 	}
 	return a.setMetadataAt(pfd, base, hdr)
+}
+
+// mknod makes the device node or FIFO hdr describes and returns its type.
+func (a *applier) mknod(pfd int, base string, hdr *tar.Header) (uint32, error) {
+	mode := uint32(unix.S_IFIFO)
+	switch hdr.Typeflag {
+	case tar.TypeChar:
+		mode = unix.S_IFCHR
+	case tar.TypeBlock:
+		mode = unix.S_IFBLK
+	}
+	dev := int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))
+	if err := a.create(pfd, base, func() error { return unix.Mknodat(pfd, base, mode|perm(hdr), dev) }); err != nil {
+		return 0, fmt.Errorf("creating device node: %w", err)
+	}
+	return mode, nil
 }
 
 // checkHeader refuses what Apply will not write, before anything is written.

@@ -181,16 +181,9 @@ func (a *applier) copyEntry(hdr *tar.Header, r io.Reader, o *ExtractOptions) err
 			return fmt.Errorf("creating symlink: %w", err)
 		}
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-		mode := uint32(unix.S_IFIFO)
-		switch hdr.Typeflag {
-		case tar.TypeChar:
-			mode = unix.S_IFCHR
-		case tar.TypeBlock:
-			mode = unix.S_IFBLK
-		}
-		dev := int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))
-		if err := a.create(pfd, base, func() error { return unix.Mknodat(pfd, base, mode|perm(hdr), dev) }); err != nil {
-			return fmt.Errorf("creating device node: %w", err)
+		mode, err := a.mknod(pfd, base, hdr)
+		if err != nil {
+			return err
 		}
 		return setNodeMetadata(pfd, base, mode, hdr)
 	}

@@ -85,7 +85,7 @@ const (
 // dir writes the entries of the directory fd, whose name in the tar is
 // prefix ("" for the root, else ending in "/").
 func (e *exporter) dir(ctx context.Context, fd int, prefix string) error {
-	names, err := readNames(fd)
+	names, err := SortedNames(fd)
 	if err != nil {
 		return fmt.Errorf("reading %q: %w", "/"+prefix, err)
 	}
@@ -232,8 +232,8 @@ func (e *exporter) file(pfd int, name string, hdr *tar.Header, st *unix.Stat_t) 
 	return nil
 }
 
-// readNames lists the directory fd in byte order.
-func readNames(fd int) ([]string, error) {
+// SortedNames lists the directory fd in byte order.
+func SortedNames(fd int) ([]string, error) {
 	dup, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
