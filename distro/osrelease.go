@@ -3,6 +3,7 @@ package distro
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // parseEnvFile parses os-release and lsb-release style files: KEY=value
@@ -127,13 +128,13 @@ func debianVersionFile(r rootFS) string {
 	return v
 }
 
-var releaseLine = regexp.MustCompile(`^(.*?) release ([0-9][0-9.]*)(?: \(([^)]*)\))?`)
+var releaseLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.*?) release ([0-9][0-9.]*)(?: \(([^)]*)\))?`) })
 
 // parseReleaseLine reads "CentOS Linux release 7.9.2009 (Core)", "Red Hat
 // Enterprise Linux Server release 6.10 (Santiago)" or "Amazon Linux AMI
 // release 2018.03".
 func parseReleaseLine(line, source string) Distro {
-	m := releaseLine.FindStringSubmatch(strings.TrimSpace(line))
+	m := releaseLine().FindStringSubmatch(strings.TrimSpace(line))
 	if m == nil {
 		return Distro{ID: "linux", Pretty: line, Like: []string{}, Source: source}
 	}

@@ -355,10 +355,10 @@ func parseCIDR(s string) (netip.Prefix, error) {
 
 var (
 	// A repository path component, as the distribution spec defines it.
-	componentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	labelRE     = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$`)
-	tagRE       = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	digestRE    = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$`)
+	componentRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`) })
+	labelRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$`) })
+	tagRE       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`) })
+	digestRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$`) })
 )
 
 // checkHostPort accepts host[:port] with a DNS name, an IPv4 address or a
@@ -387,7 +387,7 @@ func checkHostPort(s string) error {
 		return nil
 	}
 	for label := range strings.SplitSeq(strings.TrimSuffix(name, "."), ".") {
-		if !labelRE.MatchString(label) {
+		if !labelRE().MatchString(label) {
 			return fmt.Errorf("%q is not a host name", name)
 		}
 	}
@@ -419,12 +419,12 @@ func checkProbe(p string) error {
 	repo, ref := p, ""
 	if i := strings.Index(repo, "@"); i >= 0 {
 		repo, ref = repo[:i], repo[i+1:]
-		if !digestRE.MatchString(ref) {
+		if !digestRE().MatchString(ref) {
 			return fmt.Errorf("probe %q: %q is not a digest", p, ref)
 		}
 	} else if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
 		repo, ref = repo[:i], repo[i+1:]
-		if !tagRE.MatchString(ref) {
+		if !tagRE().MatchString(ref) {
 			return fmt.Errorf("probe %q: %q is not a tag", p, ref)
 		}
 	}
@@ -433,7 +433,7 @@ func checkProbe(p string) error {
 		return fmt.Errorf("probe %q names a registry; write the repository only, e.g. %q", p, strings.Join(parts[1:], "/")+strings.TrimPrefix(p, repo))
 	}
 	for _, part := range parts {
-		if !componentRE.MatchString(part) {
+		if !componentRE().MatchString(part) {
 			return fmt.Errorf("probe %q: %q is not a repository name component (lower-case letters, digits, '.', '_', '-')", p, part)
 		}
 	}
@@ -508,7 +508,7 @@ func (c *Config) parseEndpoint(reg string, ec EndpointConfig) (Endpoint, string,
 		return bad("remove \"/v2\"; Berth adds it (write %s)", want)
 	}
 	for _, s := range segs {
-		if !componentRE.MatchString(s) {
+		if !componentRE().MatchString(s) {
 			return bad("path segment %q is not a repository name component (lower-case letters, digits, '.', '_', '-'); the path is a repository prefix", s)
 		}
 	}

@@ -41,6 +41,7 @@ type Engine struct {
 	// spare is a monitor started ahead of the next start (spawn_linux.go).
 	spareMu     sync.Mutex
 	spare       *spareMonitor
+	spareExec   *execHelper // an exec helper started ahead (exec_linux.go)
 	spareClosed bool
 
 	mu    sync.Mutex

@@ -24,6 +24,8 @@ func socketAddr(dir string) (string, func(), error) {
 
 type spareMonitor struct{}
 
+type execHelper struct{}
+
 func (e *Engine) dropSpare() {}
 
 func warmMigration(string) {}

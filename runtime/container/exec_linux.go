@@ -15,106 +15,177 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/berthhq/berth/runtime/container/cgroup"
 )
 
-// startExec runs the exec helper (berth container-exec) from the sealed
-// executable with the plan on fd 4, reads its report from fd 3 and, with
-// a terminal, the terminal's master from fd 5.
-func (e *Engine) startExec(ctx context.Context, p *execPlan, stdin bool) (*Process, error) {
-	var opened []*os.File
-	closeAll := func() {
-		for _, f := range opened {
-			f.Close()
-		}
-	}
-	pipe := func() (r, w *os.File, err error) {
-		if r, w, err = os.Pipe(); err == nil {
-			opened = append(opened, r, w)
-		}
-		return r, w, err
-	}
-	proc := &Process{}
-	cmd := &exec.Cmd{Path: e.self.path, Args: []string{"berth", "container-exec", shortID(p.ID)}, Env: roleEnv}
-	statusR, statusW, err := pipe()
-	if err != nil {
-		return nil, err
-	}
-	planR, planW, err := pipe()
-	if err != nil {
-		closeAll()
-		return nil, err
-	}
-	cmd.ExtraFiles = []*os.File{statusW, planR}
-	var consoleR, consoleW *os.File
-	if p.Tty {
-		if consoleR, consoleW, err = socketPair(); err != nil {
-			closeAll()
-			return nil, err
-		}
-		opened = append(opened, consoleR, consoleW)
-		cmd.ExtraFiles = append(cmd.ExtraFiles, consoleW)
-	} else {
-		var outW, errW *os.File
-		var outR, errR *os.File
-		if outR, outW, err = pipe(); err == nil {
-			errR, errW, err = pipe()
-		}
-		if err != nil {
-			closeAll()
-			return nil, err
-		}
-		cmd.Stdout, cmd.Stderr = outW, errW
-		proc.Stdout, proc.Stderr = outR, errR
-		if stdin {
-			inR, inW, err := pipe()
-			if err != nil {
-				closeAll()
-				return nil, err
-			}
-			cmd.Stdin, proc.Stdin = inR, inW
-		}
-	}
-	if err := cmd.Start(); err != nil {
-		closeAll()
-		return nil, fmt.Errorf("starting the exec helper: %w", err)
-	}
-	// The child's ends are the child's now.
-	for _, f := range []*os.File{statusW, planR, consoleW} {
+// execHelper is an exec helper process (berth container-exec, from the
+// sealed copy) that has started and waits for its plan on planW. Its
+// stdio are pipes (the process gets them, or its terminal with -t), fd 3
+// reports, fd 5 hands back a terminal's master.
+type execHelper struct {
+	cmd                      *exec.Cmd
+	statusR, planW, consoleR *os.File
+	stdinW, stdoutR, stderrR *os.File
+}
+
+func (h *execHelper) closeFiles() {
+	for _, f := range []*os.File{h.statusR, h.planW, h.consoleR, h.stdinW, h.stdoutR, h.stderrR} {
 		if f != nil {
 			f.Close()
 		}
 	}
-	if f, ok := cmd.Stdout.(*os.File); ok {
+}
+
+// discard ends a helper that has not had its plan: with its plan pipe
+// closed, it reports an error and exits.
+func (h *execHelper) discard() {
+	h.closeFiles()
+	h.cmd.Wait()
+}
+
+// startExecHelper starts an exec helper that waits for its plan.
+func (e *Engine) startExecHelper() (*execHelper, error) {
+	h := &execHelper{}
+	var child []*os.File
+	fail := func(err error) (*execHelper, error) {
+		h.closeFiles()
+		for _, f := range child {
+			f.Close()
+		}
+		return nil, err
+	}
+	var stdinR, stdoutW, stderrW, statusW, planR, consoleW *os.File
+	var err error
+	if stdinR, h.stdinW, err = os.Pipe(); err == nil {
+		child = append(child, stdinR)
+		if h.stdoutR, stdoutW, err = os.Pipe(); err == nil {
+			child = append(child, stdoutW)
+			if h.stderrR, stderrW, err = os.Pipe(); err == nil {
+				child = append(child, stderrW)
+				if h.statusR, statusW, err = os.Pipe(); err == nil {
+					child = append(child, statusW)
+					if planR, h.planW, err = os.Pipe(); err == nil {
+						child = append(child, planR)
+						if h.consoleR, consoleW, err = socketPair(); err == nil {
+							child = append(child, consoleW)
+						}
+					}
+				}
+			}
+		}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	h.cmd = &exec.Cmd{
+		Path: e.self.path, Args: []string{"berth", "container-exec"}, Env: roleEnv,
+		Stdin: stdinR, Stdout: stdoutW, Stderr: stderrW,
+		ExtraFiles: []*os.File{statusW, planR, consoleW},
+	}
+	if err := h.cmd.Start(); err != nil {
+		return fail(fmt.Errorf("starting the exec helper: %w", err))
+	}
+	for _, f := range child {
 		f.Close()
 	}
-	if f, ok := cmd.Stderr.(*os.File); ok {
-		f.Close()
+	return h, nil
+}
+
+// takeExecHelper returns the spare exec helper if there is one that still
+// lives, else a new one; either way the next spare starts now. An exec
+// then does not wait for a Go process's start (5 to 8 ms here), as a
+// container start does not wait for its monitor's (spareMonitor).
+func (e *Engine) takeExecHelper() (*execHelper, error) {
+	e.spareMu.Lock()
+	h := e.spareExec
+	e.spareExec = nil
+	e.spareMu.Unlock()
+	if h != nil {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, h.cmd.Process.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		if err != nil || info.Signo != 0 {
+			h.discard()
+			h = nil
+		}
 	}
-	if f, ok := cmd.Stdin.(*os.File); ok {
-		f.Close()
+	defer func() { go e.refillExecHelper() }()
+	if h != nil {
+		return h, nil
+	}
+	return e.startExecHelper()
+}
+
+// refillExecHelper starts a spare exec helper unless there is one or the
+// engine is closing. An engine without execs for spareIdle ends it.
+func (e *Engine) refillExecHelper() {
+	e.spareMu.Lock()
+	defer e.spareMu.Unlock()
+	if e.spareExec != nil || e.spareClosed {
+		return
+	}
+	h, err := e.startExecHelper()
+	if err != nil {
+		return
+	}
+	e.spareExec = h
+	time.AfterFunc(spareIdle, func() {
+		e.spareMu.Lock()
+		if e.spareExec != h {
+			e.spareMu.Unlock()
+			return
+		}
+		e.spareExec = nil
+		e.spareMu.Unlock()
+		h.discard()
+	})
+}
+
+// startExec hands a plan to an exec helper and reads its report: the
+// process runs (its host PID), or why it does not. With a terminal, the
+// master comes back over the console socket.
+func (e *Engine) startExec(ctx context.Context, p *execPlan, stdin bool) (*Process, error) {
+	h, err := e.takeExecHelper()
+	if err != nil {
+		return nil, err
+	}
+	proc := &Process{cmd: h.cmd}
+	switch {
+	case p.Tty:
+		// The process's streams are its terminal's, input included.
+		h.stdoutR.Close()
+		h.stderrR.Close()
+		h.stdinW.Close()
+	default:
+		proc.Stdout, proc.Stderr = h.stdoutR, h.stderrR
+		if stdin {
+			proc.Stdin = h.stdinW
+		} else {
+			// No input: the process reads EOF, as from /dev/null.
+			h.stdinW.Close()
+		}
 	}
 	go func() {
-		json.NewEncoder(planW).Encode(p)
-		planW.Close()
+		json.NewEncoder(h.planW).Encode(p)
+		h.planW.Close()
 	}()
 	fail := func(err error) (*Process, error) {
-		cmd.Process.Kill()
-		cmd.Wait()
-		for _, f := range []io.Closer{statusR, consoleR, proc.Stdin, proc.Stdout, proc.Stderr} {
+		h.cmd.Process.Kill()
+		h.cmd.Wait()
+		for _, f := range []io.Closer{h.statusR, h.consoleR, proc.Stdin, proc.Stdout, proc.Stderr} {
 			if f != nil && !isNilFile(f) {
 				f.Close()
 			}
 		}
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() { cmd.Process.Kill() })
-	report, err := io.ReadAll(statusR)
+	stop := context.AfterFunc(ctx, func() { h.cmd.Process.Kill() })
+	report, err := io.ReadAll(h.statusR)
 	stop()
-	statusR.Close()
+	h.statusR.Close()
 	line := strings.TrimSpace(string(report))
 	if msg, ok := strings.CutPrefix(line, "err "); ok {
 		code, msg, _ := strings.Cut(msg, " ")
@@ -132,15 +203,15 @@ func (e *Engine) startExec(ctx context.Context, p *execPlan, stdin bool) (*Proce
 		}
 		return fail(&StartError{Code: ExitEngineError, Msg: fmt.Sprintf("the exec helper ended without starting the process (%q)", line)})
 	}
-	proc.Pid, proc.cmd = pid, cmd
-	if consoleR != nil {
-		master, err := recvFile(consoleR)
-		consoleR.Close()
+	proc.Pid = pid
+	if p.Tty {
+		master, err := recvFile(h.consoleR)
 		if err != nil {
 			return fail(err)
 		}
 		proc.Console = master
 	}
+	h.consoleR.Close()
 	return proc, nil
 }
 
@@ -152,7 +223,6 @@ func (e *Engine) startExec(ctx context.Context, p *execPlan, stdin bool) (*Proce
 // "ok <pid>" or "err <code> <message>" goes to fd 3; with a terminal, the
 // master goes over fd 5.
 func ExecMain(args []string) int {
-	runtime.LockOSThread()
 	status := os.NewFile(3, "status")
 	planFile := os.NewFile(4, "plan")
 	if status == nil || planFile == nil {
@@ -168,20 +238,62 @@ func ExecMain(args []string) int {
 	if err != nil {
 		return initFail(status, ExitEngineError, fmt.Sprintf("reading the exec plan: %v", err))
 	}
-	compiled := compileFilter(p.Seccomp, p.Caps)
-	cgroupFD, err := joinCgroup(&p)
-	if err != nil {
-		return initFail(status, ExitEngineError, err.Error())
+	type started struct{ pid, code int }
+	res := make(chan started, 1)
+	go func() {
+		// This thread joins the container's cgroup and namespaces and
+		// forks the process there; it is never unlocked, so it ends with
+		// this goroutine and takes its membership along: only the
+		// process stays in the container (top does not list the helper),
+		// and the main thread waits for it from outside.
+		runtime.LockOSThread()
+		pid, code := startInContainer(&p, status)
+		res <- started{pid, code}
+	}()
+	r := <-res
+	if r.pid <= 0 {
+		return r.code
 	}
-	if err := enterNamespaces(p.Pid); err != nil {
-		return initFail(status, ExitEngineError, err.Error())
+	fmt.Fprintf(status, "ok %d\n", r.pid)
+	status.Close()
+	// The helper's own stdio is the process's: let go of it, so that
+	// the engine sees the streams end when the process's do.
+	for fd := 0; fd <= 2; fd++ {
+		unix.Close(fd)
 	}
-	return execProcess(&p, status, cgroupFD, compiled)
+	for {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(r.pid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || got != r.pid {
+			return exitUnknownStatus
+		}
+		return waitCode(syscall.WaitStatus(ws))
+	}
 }
 
-// joinCgroup puts this helper in the container's cgroup (v1 and hybrid),
-// or returns the cgroup's directory for the process to be cloned into
-// (v2, -1 otherwise).
+// startInContainer joins the container from this locked thread and forks
+// the process there: its host PID, or 0 and the exit code after the
+// failure is reported.
+func startInContainer(p *execPlan, status *os.File) (int, int) {
+	compiled := compileFilter(p.Seccomp, p.Caps)
+	cgroupFD, err := joinCgroup(p)
+	if err != nil {
+		return 0, initFail(status, ExitEngineError, err.Error())
+	}
+	if err := enterNamespaces(p.Pid); err != nil {
+		return 0, initFail(status, ExitEngineError, err.Error())
+	}
+	return execProcess(p, status, cgroupFD, compiled)
+}
+
+// joinCgroup puts this helper's locked thread, the one that forks the
+// process, in the container's cgroup (v1 and hybrid: the process is born
+// there, and the helper's other threads count against none of the
+// container's limits), or returns the cgroup's directory for the process
+// to be cloned into (v2; -1 otherwise).
 func joinCgroup(p *execPlan) (int, error) {
 	cg, err := cgroup.New(p.CgroupRoot, p.CgroupMode, p.ID, cgroup.Parent(p.CgroupParent))
 	if err != nil {
@@ -190,7 +302,7 @@ func joinCgroup(p *execPlan) (int, error) {
 	if p.CgroupMode == cgroup.ModeV2 {
 		return cg.DirFD()
 	}
-	return -1, cg.AddProc(os.Getpid())
+	return -1, cg.JoinThread()
 }
 
 // nsOrder is the order namespaces are entered in: mount last, since the
@@ -249,54 +361,55 @@ func enterNamespaces(pid int) error {
 	return nil
 }
 
-// execProcess runs the process inside the container, from this thread
-// (which is in its namespaces), confined as the container's command.
-func execProcess(p *execPlan, status *os.File, cgroupFD int, compiled <-chan compiledFilter) int {
+// execProcess forks the process inside the container, from this thread
+// (which is in its namespaces), confined as the container's command, and
+// returns its PID (or 0 and the exit code of a reported failure).
+func execProcess(p *execPlan, status *os.File, cgroupFD int, compiled <-chan compiledFilter) (int, int) {
 	u, err := lookupUser(p.User)
 	if err != nil {
-		return initFail(status, ExitEngineError, err.Error())
+		return 0, initFail(status, ExitEngineError, err.Error())
 	}
 	env := withHome(p.Env, u)
 	if err := unix.Chdir(p.Cwd); err != nil {
 		msg := fmt.Sprintf("chdir to the working directory %s: %v", p.Cwd, err)
-		return initFail(status, ExitCannotInvoke, msg)
+		return 0, initFail(status, ExitCannotInvoke, msg)
 	}
 	path, err := lookPath(p.Args[0], env)
 	if err != nil {
 		msg := err.Error()
-		return initFail(status, exitCodeFor(msg), msg)
+		return 0, initFail(status, exitCodeFor(msg), msg)
 	}
 	if err := setRlimits(p.Rlimits); err != nil {
-		return initFail(status, ExitEngineError, err.Error())
+		return 0, initFail(status, ExitEngineError, err.Error())
 	}
 	var tty *os.File
 	if p.Tty {
 		master, slave, err := newConsole(p.Rows, p.Cols)
 		if err != nil {
-			return initFail(status, ExitEngineError, err.Error())
+			return 0, initFail(status, ExitEngineError, err.Error())
 		}
 		unix.Fchown(int(slave.Fd()), u.Uid, -1)
 		err = sendFile(os.NewFile(5, "console"), master)
 		master.Close()
 		if err != nil {
-			return initFail(status, ExitEngineError, err.Error())
+			return 0, initFail(status, ExitEngineError, err.Error())
 		}
 		tty = slave
 	}
 	res := <-compiled
 	if res.err != nil {
-		return initFail(status, ExitEngineError, res.err.Error())
+		return 0, initFail(status, ExitEngineError, res.err.Error())
 	}
 	// The helper keeps what it needs to switch the child's user.
 	const helperOwn = 1<<unix.CAP_SETUID | 1<<unix.CAP_SETGID
 	if err := confineForFork(res.filter, p.Caps, helperOwn, p.NoNewPrivs); err != nil {
-		return initFail(status, ExitEngineError, err.Error())
+		return 0, initFail(status, ExitEngineError, err.Error())
 	}
 	unix.Umask(0o022)
 	// Nothing of the helper's but stdio reaches the process (the report
 	// pipe kept open by it would hold the engine's read).
 	if err := cloexecFrom(3); err != nil {
-		return initFail(status, ExitEngineError, err.Error())
+		return 0, initFail(status, ExitEngineError, err.Error())
 	}
 	attr := &syscall.ProcAttr{
 		Env:   env,
@@ -319,24 +432,7 @@ func execProcess(p *execPlan, status *os.File, cgroupFD int, compiled <-chan com
 	}
 	if err != nil {
 		msg := fmt.Sprintf("exec %s: %v", path, err)
-		return initFail(status, exitCodeFor(msg), msg)
+		return 0, initFail(status, exitCodeFor(msg), msg)
 	}
-	fmt.Fprintf(status, "ok %d\n", pid)
-	status.Close()
-	// The helper's own stdio is the process's: let go of it, so that
-	// the engine sees the streams end when the process's do.
-	for fd := 0; fd <= 2; fd++ {
-		unix.Close(fd)
-	}
-	for {
-		var ws unix.WaitStatus
-		got, err := unix.Wait4(pid, &ws, 0, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || got != pid {
-			return exitUnknownStatus
-		}
-		return waitCode(syscall.WaitStatus(ws))
-	}
+	return pid, 0
 }

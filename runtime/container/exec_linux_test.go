@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -103,6 +104,38 @@ func TestExecStdinAndTerminal(t *testing.T) {
 	out, _ := io.ReadAll(p.Stdout)
 	if code := p.Wait(); string(out) != "through stdin\n" || code != 0 {
 		t.Errorf("cat: %q %d", out, code)
+	}
+
+	// While an exec runs, the container holds its process and not the
+	// helper that started it.
+	p, err = e.Exec(context.Background(), c.ID, container.ExecConfig{Cmd: []string{"sleep", "30"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, rows, err := e.Top(c.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cmds []string
+		for _, r := range rows {
+			cmds = append(cmds, r[len(r)-1])
+		}
+		all := strings.Join(cmds, "|")
+		if strings.Contains(all, "sleep 30") && !strings.Contains(all, "container-exec") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("top during an exec: %q", all)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	syscall.Kill(p.Pid, syscall.SIGKILL)
+	io.Copy(io.Discard, p.Stdout)
+	io.Copy(io.Discard, p.Stderr)
+	if code := p.Wait(); code != 137 {
+		t.Errorf("a killed exec: %d, want 137", code)
 	}
 
 	p, err = e.Exec(context.Background(), c.ID, container.ExecConfig{Cmd: []string{"sh"}, Tty: true, Stdin: true, Rows: 30, Cols: 100})

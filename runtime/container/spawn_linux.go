@@ -173,16 +173,19 @@ func (e *Engine) refillSpare() {
 // spareIdle is how long a spare monitor waits for a container.
 const spareIdle = 2 * time.Minute
 
-// dropSpare ends the spare monitor, if any, and waits for it; no other
-// is started after it.
+// dropSpare ends the spare monitor and exec helper, if any, and waits for
+// them; no other is started after them.
 func (e *Engine) dropSpare() {
 	e.spareMu.Lock()
-	m := e.spare
-	e.spare = nil
+	m, h := e.spare, e.spareExec
+	e.spare, e.spareExec = nil, nil
 	e.spareClosed = true
 	e.spareMu.Unlock()
 	if m != nil {
 		m.discard()
+	}
+	if h != nil {
+		h.discard()
 	}
 }
 

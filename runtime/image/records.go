@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -85,7 +86,7 @@ type Layer struct {
 // Dangling reports whether the image has no tag (Docker's dangling=true).
 func (im *Image) Dangling() bool { return len(im.RepoTags) == 0 }
 
-var hexPrefix = regexp.MustCompile(`^(sha256:)?[0-9a-f]{1,64}$`)
+var hexPrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(sha256:)?[0-9a-f]{1,64}$`) })
 
 // Get returns the image a user's name means: a reference (nginx,
 // nginx:1.22, name@sha256:...), a full image ID, or a unique ID prefix.
@@ -110,7 +111,7 @@ func (s *Store) resolve(nameOrID string) (string, error) {
 			return id, nil
 		}
 	}
-	if hexPrefix.MatchString(nameOrID) {
+	if hexPrefix().MatchString(nameOrID) {
 		want := strings.TrimPrefix(nameOrID, "sha256:")
 		var found []string
 		ents, err := os.ReadDir(filepath.Join(s.root, "images"))

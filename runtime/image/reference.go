@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 )
@@ -134,10 +135,14 @@ func badName(err error) string {
 var (
 	pathComponent   = `[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`
 	domainComponent = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])`
-	domainRE        = regexp.MustCompile(`^` + domainComponent + `(?:\.` + domainComponent + `)*(?::[0-9]+)?$`)
-	pathRE          = regexp.MustCompile(`^` + pathComponent + `(?:/` + pathComponent + `)*$`)
-	tagRE           = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
-	digestRE        = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$`)
+	domainRE        = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^` + domainComponent + `(?:\.` + domainComponent + `)*(?::[0-9]+)?$`)
+	})
+	pathRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^` + pathComponent + `(?:/` + pathComponent + `)*$`) })
+	tagRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w][\w.-]{0,127}$`) })
+	digestRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$`)
+	})
 )
 
 // checkGrammar rejects what Docker rejects, with Docker's words.
@@ -146,19 +151,19 @@ func checkGrammar(s string) error {
 		return fmt.Errorf("%w: empty image name", ErrInvalidReference)
 	}
 	rest, digest, hasDigest := strings.Cut(s, "@")
-	if hasDigest && !digestRE.MatchString(digest) {
+	if hasDigest && !digestRE().MatchString(digest) {
 		return fmt.Errorf("%w %q: bad digest %q", ErrInvalidReference, s, digest)
 	}
 	namepart, tag := rest, ""
 	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i:], "/") {
 		namepart, tag = rest[:i], rest[i+1:]
-		if !tagRE.MatchString(tag) {
+		if !tagRE().MatchString(tag) {
 			return fmt.Errorf("%w %q: bad tag %q", ErrInvalidReference, s, tag)
 		}
 	}
 	path := namepart
 	if first, remainder, ok := strings.Cut(namepart, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost" || strings.ToLower(first) != first) {
-		if !domainRE.MatchString(first) {
+		if !domainRE().MatchString(first) {
 			return fmt.Errorf("%w %q: bad registry host %q", ErrInvalidReference, s, first)
 		}
 		path = remainder
@@ -166,7 +171,7 @@ func checkGrammar(s string) error {
 	if strings.ToLower(path) != path {
 		return fmt.Errorf("%w %q: repository name must be lowercase", ErrInvalidReference, s)
 	}
-	if !pathRE.MatchString(path) {
+	if !pathRE().MatchString(path) {
 		return fmt.Errorf("%w %q: repository names are lowercase letters, digits and separators (. _ __ -) between them", ErrInvalidReference, s)
 	}
 	if len(namepart) > 255 {

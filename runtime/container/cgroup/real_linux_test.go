@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -660,4 +662,78 @@ func BenchmarkV1CreateDestroy(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The main goroutine keeps the main thread, so that a test's locked
+// goroutine never gets it: a thread moved into a cgroup must end with its
+// goroutine, and the main thread never ends (TestV1JoinThread).
+func init() { runtime.LockOSThread() }
+
+// TestV1JoinThread: a thread that joins moves alone, and what it forks is
+// born in the cgroup; the rest of the process stays where it was.
+func TestV1JoinThread(t *testing.T) {
+	m := v1Manager(t, "pids")
+	if err := m.Create(Resources{}); err != nil {
+		t.Fatal(err)
+	}
+	before := readFile(t, "/proc/self/cgroup")
+	type result struct {
+		own string
+		pid int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		// The thread is changed for good: it ends with this goroutine.
+		runtime.LockOSThread()
+		var r result
+		if unix.Gettid() == os.Getpid() {
+			r.err = errors.New("the test goroutine runs on the main thread")
+			done <- r
+			return
+		}
+		if r.err = m.JoinThread(); r.err == nil {
+			b, _ := os.ReadFile("/proc/thread-self/cgroup")
+			r.own = string(b)
+			cmd := exec.Command("sleep", "30")
+			if r.err = cmd.Start(); r.err == nil {
+				r.pid = cmd.Process.Pid
+				go cmd.Wait()
+			}
+		}
+		done <- r
+	}()
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if !strings.Contains(r.own, m.Path()) {
+		t.Errorf("the joined thread's cgroups:\n%s\nlack %s", r.own, m.Path())
+	}
+	if after := readFile(t, "/proc/self/cgroup"); after != before {
+		t.Errorf("the process moved:\n%s\nwas\n%s", after, before)
+	}
+	// The joined thread ends with its goroutine: then the cgroup holds
+	// the forked process alone (a Kill must not freeze this test).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		procs, err := m.Procs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(procs, os.Getpid()) {
+			if !slices.Contains(procs, r.pid) {
+				t.Errorf("the forked process %d is not in the cgroup: %v", r.pid, procs)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the joined thread did not end: %v", procs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := m.Kill(unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitEmpty(t, m)
 }
