@@ -82,6 +82,9 @@
 //	        merged/            the overlay's mount point (mounted only in
 //	                           the container's mount namespace)
 //	        monitor.sock       the monitor's control socket (see control.go)
+//	    .removed-<id>/         a removed container's directory, deleted
+//	                           in the background (at the next start after
+//	                           a crash)
 //	<data-root>/volumes/<name>/
 //	        volume.json        name, creation time, labels
 //	        _data/             the volume's content

@@ -23,6 +23,9 @@ import (
 	"github.com/berthhq/berth/runtime/image"
 )
 
+// trashPrefix names a removed container's directory while it is deleted.
+const trashPrefix = ".removed-"
+
 // Engine runs the containers of one data root. Its methods are safe for
 // concurrent use. Containers outlive the Engine: Close leaves them
 // running, and the next Engine's Reconcile adopts them.
@@ -70,6 +73,8 @@ type entry struct {
 	started chan struct{}
 	// attachWanted counts attachments waiting for the next start.
 	attachWanted int
+	// reaped closes once the last monitor has ended (nil: none pending).
+	reaped chan struct{}
 	// removed is closed when the container is gone.
 	removed chan struct{}
 	last    ExitStatus
@@ -263,6 +268,11 @@ func (e *Engine) load() error {
 		return fmt.Errorf("container engine: %w", err)
 	}
 	for _, d := range ents {
+		if strings.HasPrefix(d.Name(), trashPrefix) {
+			// A removal the last engine did not finish.
+			os.RemoveAll(filepath.Join(e.root, d.Name()))
+			continue
+		}
 		if !d.IsDir() || !isID(d.Name()) {
 			continue
 		}
@@ -644,7 +654,15 @@ func (e *Engine) start(ctx context.Context, en *entry, byPolicy bool) error {
 	en.mu.Lock()
 	en.noRestart = false
 	l.WaitAttach = en.attachWanted > 0
+	reaped := en.reaped
 	en.mu.Unlock()
+	if reaped != nil {
+		select {
+		case <-reaped:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 
 	mon, startErr := e.spawnMonitor(ctx, l)
 	st, err := readState(c.Dir)
@@ -721,8 +739,17 @@ func (e *Engine) watch(en *entry, mon *os.Process, monitorPid int) {
 		en.mu.Unlock()
 		return
 	}
-	reapMonitor(mon, monitorPid)
+	// The exit is recorded first (it is in state.json already), then the
+	// monitor reaped: it unmounts the container's tree as it ends, which
+	// waits for an RCU grace period. A start waits for the reaping (the
+	// next overlay must not meet this one still mounted).
+	reaped := make(chan struct{})
+	en.mu.Lock()
+	en.reaped = reaped
+	en.mu.Unlock()
 	e.exited(en)
+	reapMonitor(mon, monitorPid)
+	close(reaped)
 }
 
 func (en *entry) dir() string {
@@ -1094,12 +1121,24 @@ func (e *Engine) destroy(en *entry, volumes bool) error {
 	c := en.c
 	en.mu.Unlock()
 	e.cleanupCgroup(c.ID)
-	if err := os.RemoveAll(c.Dir); err != nil {
+	// The directory leaves the containers' directory at once (a rename)
+	// and is deleted in the background: the removal, which waits on it
+	// (run --rm), does not wait for some twenty unlinks. What a crash
+	// leaves is deleted at the next start (load).
+	trash := filepath.Join(e.root, trashPrefix+c.ID)
+	if err := os.Rename(c.Dir, trash); err != nil {
 		en.mu.Lock()
 		en.removing = false
 		en.mu.Unlock()
 		return fmt.Errorf("removing container %s: %w", shortID(c.ID), err)
 	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		if err := os.RemoveAll(trash); err != nil {
+			e.log.Warn("removing a container's directory", "dir", trash, "err", err)
+		}
+	}()
 	e.releaseNetwork(c)
 	e.mu.Lock()
 	delete(e.byID, c.ID)

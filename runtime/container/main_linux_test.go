@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,7 +170,16 @@ func leftovers(root string) []string {
 	for _, p := range processesUnder(root) {
 		out = append(out, "process: "+p)
 	}
-	ents, _ := os.ReadDir(filepath.Join(root, "containers"))
+	// A removed container's directory is deleted in the background: it
+	// is a leftover only if it stays.
+	var ents []os.DirEntry
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		ents, _ = os.ReadDir(filepath.Join(root, "containers"))
+		removing := slices.ContainsFunc(ents, func(e os.DirEntry) bool { return strings.HasPrefix(e.Name(), ".removed-") })
+		if !removing || time.Now().After(deadline) {
+			break
+		}
+	}
 	for _, e := range ents {
 		if e.Name() != ".lock" {
 			out = append(out, "state: "+e.Name())

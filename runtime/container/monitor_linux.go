@@ -223,10 +223,14 @@ func (m *monitor) run() int {
 	if err != nil {
 		return m.fail(ExitEngineError, err.Error())
 	}
-	defer func() {
-		ln.Close()
-		os.Remove(filepath.Join(l.Dir, monitorSock))
-	}()
+	var closeOnce sync.Once
+	closeSocket := func() {
+		closeOnce.Do(func() {
+			ln.Close()
+			os.Remove(filepath.Join(l.Dir, monitorSock))
+		})
+	}
+	defer closeSocket()
 	if err := m.listenPorts(); err != nil {
 		return m.fail(ExitEngineError, err.Error())
 	}
@@ -287,6 +291,15 @@ func (m *monitor) run() int {
 	}
 	cmd, outR, errR, statusR, planW := ip.cmd, ip.outR, ip.errR, ip.statusR, ip.planW
 	m.proc = cmd.Process
+	// The container's mount namespace is held open here until its exit
+	// is reported: the init's exit then does not unmount its tree, which
+	// waits for an RCU grace period (several ms) before the exit is seen.
+	mntns, _ := os.Open(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid))
+	defer func() {
+		if mntns != nil {
+			mntns.Close()
+		}
+	}()
 	attached := m.attachNetwork(cmd.Process.Pid)
 	if l.CgroupMode != cgroup.ModeV2 {
 		// The v1 handshake: the init waits on the plan pipe, so it joins
@@ -406,6 +419,10 @@ func (m *monitor) run() int {
 	st := m.state
 	m.mu.Unlock()
 	m.setState(State{Status: StatusExited, ExitCode: code, OOMKilled: oom, Error: errMsg, StartedAt: st.StartedAt, FinishedAt: finished})
+	// The socket goes before the waiters hear: the engine may start the
+	// container again at once, and the next monitor's socket is at the
+	// same path.
+	closeSocket()
 
 	m.mu.Lock()
 	m.done = true
@@ -415,6 +432,9 @@ func (m *monitor) run() int {
 	}
 	m.waiters = nil
 	m.mu.Unlock()
+	// Now the container's mounts go, after its exit is known.
+	mntns.Close()
+	mntns = nil
 	return 0
 }
 
