@@ -48,11 +48,13 @@
 // namespaces with its output piped, waiting for its plan; the launch it
 // then gets names the container (its command line shows a placeholder
 // until then). A launch the spare's init does not fit (cgroup v2, which
-// clones the init into its cgroup; the host's network; no log) gets an
-// init of its own. The spare is ended at Close, and exits by itself when
-// the engine dies. It costs an idle engine two small processes (about
-// 9 MiB PSS between them, most of it the binary's pages that every
-// monitor shares).
+// clones the init into its cgroup; another container's network; stdin or
+// a terminal) gets an init of its own. After its first exec the engine
+// likewise keeps an exec helper started, waiting for its plan. Spares are
+// ended at Close, after spareIdle unused, and exit by themselves when the
+// engine dies. They cost a busy engine up to three small processes (about
+// 9 MiB PSS for the monitor and init, most of it the binary's pages that
+// every monitor shares).
 //
 // Two costs of a Go init are paid back: its threads would count against
 // --pids-limit, so the init sets pids.max itself just before the command

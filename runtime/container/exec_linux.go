@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -100,49 +99,14 @@ func (e *Engine) startExecHelper() (*execHelper, error) {
 // then does not wait for a Go process's start (5 to 8 ms here), as a
 // container start does not wait for its monitor's (spareMonitor).
 func (e *Engine) takeExecHelper() (*execHelper, error) {
-	e.spareMu.Lock()
-	h := e.spareExec
-	e.spareExec = nil
-	e.spareMu.Unlock()
-	if h != nil {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PID, h.cmd.Process.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-		if err != nil || info.Signo != 0 {
-			h.discard()
-			h = nil
-		}
-	}
-	defer func() { go e.refillExecHelper() }()
-	if h != nil {
+	defer func() { go refill(e, &e.spareExec, e.startExecHelper) }()
+	if h := takeLive(&e.spareMu, &e.spareExec); h != nil {
 		return h, nil
 	}
 	return e.startExecHelper()
 }
 
-// refillExecHelper starts a spare exec helper unless there is one or the
-// engine is closing. An engine without execs for spareIdle ends it.
-func (e *Engine) refillExecHelper() {
-	e.spareMu.Lock()
-	defer e.spareMu.Unlock()
-	if e.spareExec != nil || e.spareClosed {
-		return
-	}
-	h, err := e.startExecHelper()
-	if err != nil {
-		return
-	}
-	e.spareExec = h
-	time.AfterFunc(spareIdle, func() {
-		e.spareMu.Lock()
-		if e.spareExec != h {
-			e.spareMu.Unlock()
-			return
-		}
-		e.spareExec = nil
-		e.spareMu.Unlock()
-		h.discard()
-	})
-}
+func (h *execHelper) process() *os.Process { return h.cmd.Process }
 
 // startExec hands a plan to an exec helper and reads its report: the
 // process runs (its host PID), or why it does not. With a terminal, the

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -125,53 +126,75 @@ const sparePrefix = "(spare)"
 
 // takeSpare returns the spare monitor, if there is one and it still lives.
 func (e *Engine) takeSpare() *spareMonitor {
-	e.spareMu.Lock()
-	m := e.spare
-	e.spare = nil
-	e.spareMu.Unlock()
-	if m == nil {
-		return nil
-	}
-	var info unix.Siginfo
-	err := unix.Waitid(unix.P_PID, m.cmd.Process.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-	if err != nil || info.Signo != 0 {
-		// Killed meanwhile (or not ours to wait for): start afresh.
-		m.discard()
-		return nil
-	}
-	return m
+	return takeLive(&e.spareMu, &e.spare)
 }
 
 // refillSpare starts a spare monitor unless there is one or the engine is
-// closing.
+// closing. An idle engine does not keep a spare monitor and init in
+// memory: after spareIdle without starts it is ended, and the next start
+// begins a fresh one.
 func (e *Engine) refillSpare() {
+	refill(e, &e.spare, func() (*spareMonitor, error) { return e.startMonitor(e.spareDir()) })
+}
+
+// spareIdle is how long a spare process waits to be used.
+const spareIdle = 2 * time.Minute
+
+// sparable is a process started ahead of its use (a spare monitor, an
+// exec helper): it can be checked for life and ended unused.
+type sparable interface {
+	comparable
+	process() *os.Process
+	discard()
+}
+
+func (m *spareMonitor) process() *os.Process { return m.cmd.Process }
+
+// takeLive empties slot and returns what it held, if that still lives
+// (a spare killed meanwhile is discarded, and the zero value returned).
+func takeLive[T sparable](mu *sync.Mutex, slot *T) T {
+	var zero T
+	mu.Lock()
+	s := *slot
+	*slot = zero
+	mu.Unlock()
+	if s == zero {
+		return zero
+	}
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_PID, s.process().Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	if err != nil || info.Signo != 0 {
+		s.discard()
+		return zero
+	}
+	return s
+}
+
+// refill starts a spare into slot unless it holds one or the engine is
+// closing; the spare is ended after spareIdle unused.
+func refill[T sparable](e *Engine, slot *T, start func() (T, error)) {
+	var zero T
 	e.spareMu.Lock()
 	defer e.spareMu.Unlock()
-	if e.spare != nil || e.spareClosed {
+	if *slot != zero || e.spareClosed {
 		return
 	}
-	m, err := e.startMonitor(e.spareDir())
+	s, err := start()
 	if err != nil {
 		return
 	}
-	e.spare = m
-	// An idle engine does not keep a spare monitor and init in memory:
-	// after a while without starts it is ended, and the next start
-	// begins a fresh one.
+	*slot = s
 	time.AfterFunc(spareIdle, func() {
 		e.spareMu.Lock()
-		if e.spare != m {
+		if *slot != s {
 			e.spareMu.Unlock()
 			return
 		}
-		e.spare = nil
+		*slot = zero
 		e.spareMu.Unlock()
-		m.discard()
+		s.discard()
 	})
 }
-
-// spareIdle is how long a spare monitor waits for a container.
-const spareIdle = 2 * time.Minute
 
 // dropSpare ends the spare monitor and exec helper, if any, and waits for
 // them; no other is started after them.
