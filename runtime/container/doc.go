@@ -48,7 +48,7 @@
 // namespaces with its output piped, waiting for its plan; the launch it
 // then gets names the container (its command line shows a placeholder
 // until then). A launch the spare's init does not fit (cgroup v2, which
-// clones the init into its cgroup; another container's network; stdin or
+// clones the init into its cgroup; the host's or another container's network; stdin or
 // a terminal) gets an init of its own. After its first exec the engine
 // likewise keeps an exec helper started, waiting for its plan. Spares are
 // ended at Close, after spareIdle unused, and exit by themselves when the
