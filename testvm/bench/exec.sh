@@ -14,6 +14,7 @@ source "$PEERS_DIR/lib.sh"
 N=${N_EXEC:-20}
 BB=$REG/library/busybox:1.35
 curl -sf http://$REG/v2/ >/dev/null || { echo "no registry on $REG: run the peers first (see the comment at the top)" >&2; exit 1; }
+FWD=$(cat /proc/sys/net/ipv4/ip_forward)
 ensure_hugetlb_v1
 
 # measure ENGINE VERSION LABEL CMD... : two warm-ups, then N timed runs
@@ -61,9 +62,18 @@ cat >"$B/daemon.json" <<JSON
 JSON
 SOCK=$B/berth.sock
 BERTH="$B/berth -H unix://$SOCK"
+# The daemon keeps its bridge and rules when it stops (its containers
+# outlive it); the benchmark leaves the host as it found it (ip_forward
+# as it was before dockerd and berth turned it on).
 "$B/berth" daemon -H "unix://$SOCK" --data-root "$B/data" --config-file "$B/daemon.json" >>"$B/daemon.log" 2>&1 &
 BPID=$!
-trap 'kill $BPID 2>/dev/null; wait $BPID 2>/dev/null' EXIT
+cleanup(){
+  kill $BPID 2>/dev/null; wait $BPID 2>/dev/null
+  (cd "$ROOT" && go run ./testvm/bench/netclean "$B/data") || log "could not remove the benchmark's bridge"
+  echo "$FWD" >/proc/sys/net/ipv4/ip_forward
+  rm -rf "$B/data"
+}
+trap cleanup EXIT
 for i in $(seq 100); do $BERTH version >/dev/null 2>&1 && break; sleep 0.05; done
 $BERTH pull -q busybox:1.35 >/dev/null
 if $BERTH run -d --name bexec --network none busybox:1.35 sleep 600 >/dev/null; then
@@ -71,8 +81,7 @@ if $BERTH run -d --name bexec --network none busybox:1.35 sleep 600 >/dev/null; 
   measure berth "$BV" "exec <ctr> true (docker CLI v28 -> berth)" /usr/local/bin/docker -H unix://$SOCK exec bexec true
 fi
 $BERTH rm -f bexec >/dev/null 2>&1
-kill $BPID; wait $BPID 2>/dev/null; trap - EXIT
-rm -rf "$B/data"
+cleanup; trap - EXIT
 
 pick(){ awk -F'\t' -v e="$1" -v m="$2" '$1==e && $3==m {print $4}' $RESULTS | tail -n1; }
 ratio(){ awk -v a="$1" -v b="$2" 'BEGIN{ if (a+0 > 0 && b+0 > 0) printf "%.1f", a/b; else printf "n/a" }'; }
