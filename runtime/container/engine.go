@@ -230,6 +230,7 @@ func New(dataRoot string, images *image.Store, opts ...Option) (*Engine, error) 
 		return nil, fmt.Errorf("container engine: %w", err)
 	}
 	e.swapAcct = swapAccounting(o.cgroupRoot, e.cgMode)
+	e.removeSpareCgroups()
 	if e.self, err = sealExecutable(o.executable); err != nil {
 		return nil, fmt.Errorf("container engine: %w", err)
 	}

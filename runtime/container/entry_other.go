@@ -57,3 +57,5 @@ func (e *Engine) startExec(context.Context, *execPlan, bool) (*Process, error) {
 }
 
 func resizeConsole(*os.File, uint16, uint16) error { return errPlatform }
+
+func (e *Engine) removeSpareCgroups() {}

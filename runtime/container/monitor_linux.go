@@ -205,6 +205,13 @@ func (m *monitor) fail(code int, msg string) int {
 		}
 		m.cg.Destroy()
 	}
+	if l := m.l; l.SpareCgroup != "" {
+		// The cgroup made ahead, if the failure came before it was
+		// adopted (an rmdir of nothing otherwise).
+		if spare, err := cgroup.New(l.CgroupRoot, l.CgroupMode, l.SpareCgroup, cgroup.Parent(l.CgroupParent)); err == nil {
+			spare.Destroy()
+		}
+	}
 	fmt.Fprintf(m.report, "err %d %s\n", code, strings.ReplaceAll(msg, "\n", " "))
 	m.report.Close()
 	return 1
@@ -249,7 +256,7 @@ func (m *monitor) run() int {
 		}
 		close(created)
 	} else {
-		go func() { created <- cg.Create(l.Resources) }()
+		go func() { created <- m.createCgroup(cg) }()
 	}
 
 	var logger *jsonLogger
@@ -280,6 +287,11 @@ func (m *monitor) run() int {
 		}
 		err = m.inNetNS(func() (err error) { ip, err = startInit(l.NewNet, cgroupFD, l.Stdin, l.Init.Tty); return err })
 	}
+	var attached <-chan error
+	if err == nil {
+		// The veth is made while the cgroup is: each takes milliseconds.
+		attached = m.attachNetwork(ip.cmd.Process.Pid)
+	}
 	if cerr := <-created; cerr != nil {
 		if err == nil {
 			ip.kill()
@@ -300,7 +312,6 @@ func (m *monitor) run() int {
 			mntns.Close()
 		}
 	}()
-	attached := m.attachNetwork(cmd.Process.Pid)
 	if l.CgroupMode != cgroup.ModeV2 {
 		// The v1 handshake: the init waits on the plan pipe, so it joins
 		// the cgroup before it does anything for the container.
@@ -608,4 +619,22 @@ func (m *monitor) pause(on bool) error {
 		m.state.Status = StatusRunning
 	}
 	return writeState(m.l.Dir, m.state)
+}
+
+// createCgroup makes the container's cgroup (v1 and hybrid): out of the
+// one made ahead for a spare monitor when the launch names one, else
+// afresh.
+func (m *monitor) createCgroup(cg *cgroup.Manager) error {
+	l := m.l
+	if l.SpareCgroup == "" {
+		return cg.Create(l.Resources)
+	}
+	err := cg.Adopt(l.SpareCgroup, l.Resources)
+	if err == nil {
+		return nil
+	}
+	if spare, serr := cgroup.New(l.CgroupRoot, l.CgroupMode, l.SpareCgroup, cgroup.Parent(l.CgroupParent)); serr == nil {
+		spare.Destroy()
+	}
+	return cg.Create(l.Resources)
 }

@@ -24,6 +24,9 @@ type launch struct {
 	CgroupMode   cgroup.Mode
 	CgroupParent string
 	Resources    cgroup.Resources
+	// SpareCgroup is a cgroup made ahead under the parent for a spare
+	// monitor, to adopt as the container's ("" to create one).
+	SpareCgroup string `json:",omitempty"`
 	// LogPath is "" for the none driver.
 	LogPath    string
 	LogMaxSize int64

@@ -32,11 +32,18 @@ func (e *Engine) spawnMonitor(ctx context.Context, l *launch) (*os.Process, erro
 	if l.CgroupMode != cgroup.ModeV2 {
 		go warmMigration(l.CgroupRoot)
 	}
+	m := e.takeSpare()
+	if m != nil && m.cg != nil {
+		// Its cgroup, made ahead, becomes the container's.
+		l.SpareCgroup, m.cg = m.cgName, nil
+	}
 	b, err := json.Marshal(l)
 	if err != nil {
+		if m != nil {
+			m.discard()
+		}
 		return nil, err
 	}
-	m := e.takeSpare()
 	if m == nil {
 		if m, err = e.startMonitor(l.Dir); err != nil {
 			return nil, err
@@ -80,6 +87,10 @@ type spareMonitor struct {
 	cmd  *exec.Cmd
 	cfgW *os.File
 	repR *os.File
+	// cg is a cgroup made for its container ahead (v1 and hybrid: see
+	// cgroup.Manager.Adopt), nil when none; cgName names it.
+	cg     *cgroup.Manager
+	cgName string
 }
 
 // startMonitor starts a monitor process that waits for its launch. dir is
@@ -134,7 +145,30 @@ func (e *Engine) takeSpare() *spareMonitor {
 // memory: after spareIdle without starts it is ended, and the next start
 // begins a fresh one.
 func (e *Engine) refillSpare() {
-	refill(e, &e.spare, func() (*spareMonitor, error) { return e.startMonitor(e.spareDir()) })
+	refill(e, &e.spare, func() (*spareMonitor, error) {
+		m, err := e.startMonitor(e.spareDir())
+		if err == nil && e.cgMode != cgroup.ModeV2 {
+			// Best effort: without it, the monitor makes the cgroup.
+			name := spareCgroupPrefix + strconv.Itoa(m.cmd.Process.Pid)
+			if cg, err := cgroup.New(e.o.cgroupRoot, e.cgMode, name, cgroup.Parent(e.o.cgroupParent)); err == nil && cg.Create(cgroup.Resources{}) == nil {
+				m.cg, m.cgName = cg, name
+			}
+		}
+		return m, err
+	})
+}
+
+// spareCgroupPrefix names the cgroups made for spare monitors.
+const spareCgroupPrefix = "spare-"
+
+// removeSpareCgroups removes the cgroups of spare monitors a previous
+// engine of this data root left (it was killed).
+func (e *Engine) removeSpareCgroups() {
+	dirs, _ := filepath.Glob(filepath.Join(e.o.cgroupRoot, "*", e.o.cgroupParent, spareCgroupPrefix+"*"))
+	more, _ := filepath.Glob(filepath.Join(e.o.cgroupRoot, e.o.cgroupParent, spareCgroupPrefix+"*"))
+	for _, d := range append(dirs, more...) {
+		unix.Rmdir(d)
+	}
 }
 
 // spareIdle is how long a spare process waits to be used.
@@ -218,6 +252,9 @@ func (m *spareMonitor) discard() {
 	m.cfgW.Close()
 	m.repR.Close()
 	m.cmd.Wait()
+	if m.cg != nil {
+		m.cg.Destroy()
+	}
 }
 
 // warmMigration moves this process into the cgroup it is already in. On

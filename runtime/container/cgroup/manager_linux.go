@@ -193,6 +193,54 @@ func (m *Manager) fresh(made []string) bool {
 	return true
 }
 
+// Adopt makes the cgroup out of one created ahead under the same parent
+// (named spare, with default resources), on v1 and hybrid hosts: each v1
+// directory is renamed, which the kernel does at once, the unified one
+// (membership only, and cgroup2 does not rename) is made afresh, then r
+// is applied as Create applies it. A start that adopts a spare does not
+// wait for the cgroup's creation. On failure nothing of the spare's is
+// left in place of the cgroup: the caller falls back to Create.
+func (m *Manager) Adopt(spare string, r Resources) (err error) {
+	if m.mode == ModeV2 {
+		return fmt.Errorf("adopting cgroup %s: cgroup v2 does not rename: %w", spare, ErrNotSupported)
+	}
+	if err := checkID(spare); err != nil {
+		return err
+	}
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	devs, err := compileDevices(r.devices())
+	if err != nil {
+		return err
+	}
+	var renamed []hierarchy
+	defer func() {
+		if err != nil {
+			for _, h := range renamed {
+				os.Rename(h.dir, filepath.Join(filepath.Dir(h.dir), spare))
+			}
+			err = fmt.Errorf("adopting cgroup %s as %s: %w", spare, m.Path(), err)
+		}
+	}()
+	for _, h := range m.v1 {
+		if err := os.Rename(filepath.Join(filepath.Dir(h.dir), spare), h.dir); err != nil {
+			return err
+		}
+		renamed = append(renamed, h)
+	}
+	if m.unified != "" {
+		if _, err := mkdirs(m.unifiedMount, m.Path(), nil); err != nil {
+			return err
+		}
+		unix.Rmdir(filepath.Join(filepath.Dir(m.unified), spare))
+	}
+	if err := m.setV1(r, true); err != nil {
+		return err
+	}
+	return m.devicesV1(devs)
+}
+
 // Update applies r to an existing cgroup, devices aside.
 func (m *Manager) Update(r Resources) error {
 	if err := r.Validate(); err != nil {
