@@ -737,3 +737,40 @@ func TestV1JoinThread(t *testing.T) {
 	}
 	waitEmpty(t, m)
 }
+
+// TestV1Adopt: a cgroup made ahead becomes the container's under its own
+// name, with the limits asked for; the spare's name is gone.
+func TestV1Adopt(t *testing.T) {
+	spare := v1Manager(t, "spare-adopt")
+	if err := spare.Create(Resources{}); err != nil {
+		t.Fatal(err)
+	}
+	m := v1Manager(t, "adopted")
+	if err := m.Adopt("spare-adopt", Resources{PidsLimit: 9, MemoryBytes: 64 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range m.v1 {
+		if _, err := os.Stat(h.dir); err != nil {
+			t.Errorf("%s: %v", h.dir, err)
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(h.dir), "spare-adopt")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the spare's directory stays in %s: %v", h.mount, err)
+		}
+	}
+	if got := strings.TrimSpace(readFile(t, filepath.Join(m.dir("pids"), "pids.max"))); got != "9" {
+		t.Errorf("pids.max %q after the adoption", got)
+	}
+	if got := strings.TrimSpace(readFile(t, filepath.Join(m.dir("memory"), "memory.limit_in_bytes"))); got != strconv.Itoa(64<<20) {
+		t.Errorf("memory.limit_in_bytes %q after the adoption", got)
+	}
+	// Nothing to adopt: an error, and nothing made in the container's place.
+	other := v1Manager(t, "adopted-2")
+	if err := other.Adopt("spare-missing", Resources{}); err == nil {
+		t.Error("adopting a missing spare succeeded")
+	}
+	for _, h := range other.v1 {
+		if _, err := os.Stat(h.dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s exists after a failed adoption", h.dir)
+		}
+	}
+}
