@@ -72,48 +72,55 @@ func runInspect(ctx context.Context, opts *InspectOptions) error {
 	default:
 		return usageErrorf("%q is not a valid value for --type: container, image, volume or network", opts.Type)
 	}
+	c := engineClient(opts.Global)
+	defer c.Close()
+	return printInspected(opts.Streams, opts.Format, opts.Names, func(name string) (inspected, error) {
+		return inspectOne(ctx, c, opts, name)
+	})
+}
+
+// printInspected looks up each name and prints what it found as docker's
+// inspect verbs do — the engine's JSON in one indented array, or format
+// applied to each — then fails for what it did not find.
+func printInspected(streams *IOStreams, format string, names []string, lookup func(string) (inspected, error)) error {
 	var tmpl *template.Template
-	if opts.Format != "" && opts.Format != "json" {
-		t, err := parseFormat(opts.Format)
+	if format != "" && format != "json" {
+		t, err := parseFormat(format)
 		if err != nil {
 			return err
 		}
 		tmpl = t
 	}
-	c := engineClient(opts.Global)
-	defer c.Close()
 	var found []inspected
 	var errs []error
-	for _, name := range opts.Names {
-		obj, err := inspectOne(ctx, c, opts, name)
+	for _, name := range names {
+		obj, err := lookup(name)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		found = append(found, obj)
 	}
+	var buf bytes.Buffer
 	if tmpl == nil {
 		var raws [][]byte
 		for _, o := range found {
 			raws = append(raws, o.raw)
 		}
-		var buf bytes.Buffer
 		if err := json.Indent(&buf, append(append([]byte("["), bytes.Join(raws, []byte(","))...), ']'), "", "    "); err != nil {
 			return fmt.Errorf("the engine's answer is not JSON: %w", err)
 		}
 		buf.WriteByte('\n')
-		opts.Streams.Out.Write(buf.Bytes())
 	} else {
-		var buf bytes.Buffer
 		for _, o := range found {
 			if err := inspectTemplate(tmpl, &buf, o); err != nil {
 				return err
 			}
 			buf.WriteByte('\n')
 		}
-		opts.Streams.Out.Write(buf.Bytes())
 	}
-	return reportAll(opts.Streams, errs)
+	streams.Out.Write(buf.Bytes())
+	return reportAll(streams, errs)
 }
 
 // inspectOne finds name among the types asked for.

@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"text/template"
 
 	"github.com/spf13/cobra"
 )
@@ -40,44 +36,13 @@ func newCmdNetworkInspect(streams *IOStreams, g *GlobalOptions, runF func(*Netwo
 }
 
 func runNetworkInspect(ctx context.Context, opts *NetworkInspectOptions) error {
-	var tmpl *template.Template
-	if opts.Format != "" && opts.Format != "json" {
-		t, err := parseFormat(opts.Format)
-		if err != nil {
-			return err
-		}
-		tmpl = t
-	}
 	c := engineClient(opts.Global)
 	defer c.Close()
-	var found []inspected
-	var errs []error
-	for _, name := range opts.Names {
+	return printInspected(opts.Streams, opts.Format, opts.Names, func(name string) (inspected, error) {
 		n, raw, err := c.NetworkInspectWithRaw(ctx, name)
 		if err != nil {
-			errs = append(errs, engineError(err))
-			continue
+			return inspected{}, engineError(err)
 		}
-		found = append(found, inspected{n, raw})
-	}
-	var buf bytes.Buffer
-	if tmpl == nil {
-		var raws [][]byte
-		for _, o := range found {
-			raws = append(raws, o.raw)
-		}
-		if err := json.Indent(&buf, append(append([]byte("["), bytes.Join(raws, []byte(","))...), ']'), "", "    "); err != nil {
-			return fmt.Errorf("the engine's answer is not JSON: %w", err)
-		}
-		buf.WriteByte('\n')
-	} else {
-		for _, o := range found {
-			if err := inspectTemplate(tmpl, &buf, o); err != nil {
-				return err
-			}
-			buf.WriteByte('\n')
-		}
-	}
-	opts.Streams.Out.Write(buf.Bytes())
-	return reportAll(opts.Streams, errs)
+		return inspected{n, raw}, nil
+	})
 }
