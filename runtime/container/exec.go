@@ -3,7 +3,6 @@ package container
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"syscall"
@@ -35,10 +34,10 @@ type Process struct {
 	// Pid is the process's PID on the host.
 	Pid int
 	// Stdin is nil unless ExecConfig.Stdin; closing it gives EOF.
-	Stdin io.WriteCloser
+	Stdin *os.File
 	// Stdout and Stderr are its output; with a terminal both are nil and
 	// Console carries everything, both ways.
-	Stdout, Stderr io.ReadCloser
+	Stdout, Stderr *os.File
 	Console        *os.File
 
 	cmd *exec.Cmd
@@ -57,10 +56,8 @@ func (p *Process) Resize(rows, cols uint16) error {
 // to their end first.
 func (p *Process) Wait() int {
 	err := p.cmd.Wait()
-	for _, f := range []io.Closer{p.Stdin, p.Stdout, p.Stderr, p.Console} {
-		if f != nil && !isNilFile(f) {
-			f.Close()
-		}
+	for _, f := range []*os.File{p.Stdin, p.Stdout, p.Stderr, p.Console} {
+		f.Close() // nil or closed already: an error that says nothing
 	}
 	if err == nil {
 		return 0
@@ -72,11 +69,6 @@ func (p *Process) Wait() int {
 		}
 	}
 	return exitUnknownStatus
-}
-
-func isNilFile(c io.Closer) bool {
-	f, ok := c.(*os.File)
-	return ok && f == nil
 }
 
 // execPlan is what the exec helper does, computed by the engine.

@@ -139,10 +139,8 @@ func (e *Engine) startExec(ctx context.Context, p *execPlan, stdin bool) (*Proce
 	fail := func(err error) (*Process, error) {
 		h.cmd.Process.Kill()
 		h.cmd.Wait()
-		for _, f := range []io.Closer{h.statusR, h.consoleR, proc.Stdin, proc.Stdout, proc.Stderr} {
-			if f != nil && !isNilFile(f) {
-				f.Close()
-			}
+		for _, f := range []*os.File{h.statusR, h.consoleR, proc.Stdin, proc.Stdout, proc.Stderr} {
+			f.Close() // nil or closed already: an error that says nothing
 		}
 		return nil, err
 	}

@@ -167,15 +167,16 @@ func (b *ContainerBackend) ExecStart(ctx context.Context, id string, detach bool
 			}
 		}
 	}
-	for stream, rd := range map[string]io.Reader{"stdout": p.Stdout, "stderr": p.Stderr, "console": p.Console} {
-		if rd == nil || isNilReader(rd) {
-			continue
+	outputs := map[string]*os.File{"stdout": p.Stdout, "stderr": p.Stderr}
+	if p.Console != nil {
+		// A terminal's output is one stream.
+		outputs = map[string]*os.File{"stdout": p.Console}
+	}
+	for stream, f := range outputs {
+		if f != nil {
+			pumps.Add(1)
+			go pump(stream, f)
 		}
-		if stream == "console" {
-			stream = "stdout"
-		}
-		pumps.Add(1)
-		go pump(stream, rd)
 	}
 	go func() {
 		pumps.Wait()
@@ -197,16 +198,6 @@ func (b *ContainerBackend) ExecStart(ctx context.Context, id string, detach bool
 		st.Stdin = p.Stdin
 	}
 	return st, nil
-}
-
-func isNilReader(r io.Reader) bool {
-	switch v := r.(type) {
-	case *os.File:
-		return v == nil
-	case io.ReadCloser:
-		return v == nil
-	}
-	return false
 }
 
 // consoleInput is a terminal's input: the end of the client's input does
